@@ -1,0 +1,127 @@
+"""The function's decisions: accept a push, or which status and why.
+
+A persist passes three gates, in this order, each pure:
+
+1. `admit_persist` before reading the body: protocol, headers (400), signature
+   format and timestamp freshness (401), declared size (413), concurrency (429).
+   Nothing large is read for a request that is already doomed.
+2. `check_body` after streaming it: the signature over the body digest (401),
+   then X-WeftKit-Checksum against the same digest (400), then the size if the
+   body was chunked (413). Signature first: a body damaged in transit fails
+   the signature, and 401 makes the engine retry; only a client that signed
+   one thing and declared another checksum gets the non-retryable 400.
+3. `decide_chain` against what the instance has stored: store, answer as a
+   duplicate, or refuse with 409.
+
+The driver stores only after gate 2 passes, and commits (completes the
+multipart upload, or writes the single object) only then, so a refused or
+cut-off push leaves nothing a restore could return.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Mapping
+
+from .cursor import Cursor
+from .errors import (CursorConflict, MalformedRequest,
+                     PayloadTooLarge, Throttled)
+from .headers import PersistHeaders
+from . import names
+from .signing import SignedRequest, check_freshness, check_signature_format, verify_mac
+
+DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_payload: int = DEFAULT_MAX_PAYLOAD
+    max_inflight: int = 64
+    retry_after_s: int = 1
+    max_skew_s: int = 300
+
+
+def admit_persist(headers: Mapping[str, str], *, now: float, inflight: int,
+                  limits: Limits) -> PersistHeaders:
+    """Gate 1. `inflight` counts requests in progress, this one excluded."""
+    if inflight >= limits.max_inflight:
+        raise Throttled(f"{inflight} requests in flight, limit {limits.max_inflight}",
+                        headers={"Retry-After": str(limits.retry_after_s)})
+    h = PersistHeaders.from_headers(headers)
+    check_signature_format(h.signature)
+    check_freshness(h.timestamp, now, limits.max_skew_s)
+    if h.content_length is not None and h.content_length > limits.max_payload:
+        raise too_large(h.content_length, limits.max_payload)
+    return h
+
+
+def too_large(size: int, limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"payload of {size} bytes exceeds the {limit}-byte limit; split it",
+                           headers={names.MAX_PAYLOAD: str(limit)})
+
+
+def check_body(h: PersistHeaders, *, secret: str, path: str, query: str,
+               body_sha256: str, body_length: int, limits: Limits) -> None:
+    """Gate 2, once the whole body has been read and hashed."""
+    if body_length > limits.max_payload:
+        raise too_large(body_length, limits.max_payload)
+    signed = SignedRequest("POST", path, query, str(h.timestamp), h.request_id,
+                           body_sha256, h.signature)
+    verify_mac(secret, signed)
+    if body_length == 0:
+        raise MalformedRequest("empty body: a snapshot has at least a frame header")
+    if h.checksum != body_sha256:
+        raise MalformedRequest(f"{names.CHECKSUM} does not match the body's sha256",
+                               header=names.CHECKSUM)
+    if h.content_length is not None and h.content_length != body_length:
+        raise MalformedRequest("body shorter than Content-Length", header="Content-Length")
+
+
+class ChainAction(enum.Enum):
+    STORE = "store"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the function remembers of a stored snapshot object (its metadata)."""
+    key: str
+    checksum: str
+    cursor_to: Cursor
+    stored_at: int
+    status: int
+    request_id: str
+
+
+def decide_chain(h: PersistHeaders, key: str, head: Cursor | None,
+                 existing: Stored | None) -> ChainAction:
+    """Gate 3: does this push continue the instance's chain?
+
+    `head` is the highest cursor of the instance's complete snapshots (None if
+    empty); `existing` is the object already stored at this push's key, if any.
+    - same key, same checksum: a retry of a stored push -> DUPLICATE, answered
+      exactly as the first time, storing nothing;
+    - a full at or beyond the head -> STORE (a full starts a new chain; equal
+      cursor means a re-snapshot without new writes);
+    - a full behind the head -> 409: another writer with this instance id is
+      ahead (split brain), so this writer is fenced;
+    - a delta starting exactly at the head -> STORE; anything else -> 409.
+    """
+    if existing is not None and existing.key == key and existing.checksum == h.checksum:
+        return ChainAction.DUPLICATE
+    if h.kind == "full":
+        if head is not None and h.cursor_to < head:
+            raise CursorConflict(f"full at {h.cursor_to} is behind the stored head {head}: "
+                                 "another writer holds this instance id")
+        return ChainAction.STORE
+    if head is None:
+        raise CursorConflict(f"delta from {h.cursor_from} but nothing is stored: push a full first")
+    if h.cursor_from != head:
+        raise CursorConflict(f"cursor gap: delta from {h.cursor_from}, stored head is {head}")
+    return ChainAction.STORE
+
+
+def stored_response(stored: Stored) -> tuple[int, dict]:
+    """The answer to a stored (or duplicate) push."""
+    return stored.status, {"cursor": str(stored.cursor_to), "stored_at": stored.stored_at}
+

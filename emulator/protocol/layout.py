@@ -1,0 +1,92 @@
+"""The object-store key layout (seed 000, with fixed-width names).
+
+    weftkit/{tenant}/{engine}/{instance}/full/{to}[.pNNNNofNNNN].{ext}
+    weftkit/{tenant}/{engine}/{instance}/delta/{from}_to_{to}[.pNNNNofNNNN].{ext}
+    weftkit/{tenant}/{engine}/{instance}/claim.json        (takeover guard)
+
+`{from}`/`{to}` are cursors in `Cursor.key_form()` (twelve digits per field),
+so lexicographic listing order is replay order. The seed's example puts the
+storage time first; we keep time out of the name (it is the object's
+metadata and LastModified) so that a retried push lands on the same key and
+stores nothing twice, and so that a skewed clock can never reorder replay.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from . import names
+from .codec import Encoding
+from .cursor import Cursor
+from .headers import Part
+
+ROOT = "weftkit"
+CLAIM = "claim.json"
+_NAME = re.compile(
+    r"(?P<kind>full|delta)/(?:(?P<from>wkc_\d{12}_\d{12})_to_)?(?P<to>wkc_\d{12}_\d{12})"
+    r"(?:\.p(?P<index>\d{4})of(?P<count>\d{4}))?\.(?P<ext>zst|gz|bin)")
+
+
+def engine_prefix(tenant: str, engine: str) -> str:
+    names.tenant(tenant)
+    names.engine(engine)
+    return f"{ROOT}/{tenant}/{engine}/"
+
+
+def instance_prefix(tenant: str, engine: str, instance_id: str) -> str:
+    names.instance_id(instance_id)
+    return f"{engine_prefix(tenant, engine)}{instance_id}/"
+
+
+def claim_key(tenant: str, engine: str, instance_id: str) -> str:
+    return instance_prefix(tenant, engine, instance_id) + CLAIM
+
+
+def object_name(kind: str, cursor_from: Cursor | None, cursor_to: Cursor,
+                encoding: Encoding, part: Part | None = None) -> str:
+    if kind == "delta":
+        name = f"delta/{cursor_from.key_form()}_to_{cursor_to.key_form()}"
+    else:
+        name = f"full/{cursor_to.key_form()}"
+    if part is not None:
+        name += f".p{part.index:04d}of{part.count:04d}"
+    return f"{name}.{encoding.extension}"
+
+
+def object_key(tenant: str, engine: str, instance_id: str, kind: str,
+               cursor_from: Cursor | None, cursor_to: Cursor, encoding: Encoding,
+               part: Part | None = None) -> str:
+    return instance_prefix(tenant, engine, instance_id) + object_name(
+        kind, cursor_from, cursor_to, encoding, part)
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One snapshot object as seen in a listing."""
+    key: str
+    instance_id: str
+    kind: str
+    cursor_from: Cursor | None
+    cursor_to: Cursor
+    encoding: Encoding
+    part: Part | None
+    size: int = 0
+    etag: str = ""
+    stored_at: float = 0.0
+
+
+def parse_key(key: str, size: int = 0, etag: str = "", stored_at: float = 0.0) -> StoredObject | None:
+    """The StoredObject a key names, or None for keys that are not snapshots."""
+    pieces = key.split("/", 4)
+    if len(pieces) != 5 or pieces[0] != ROOT:
+        return None
+    _, _tenant, _engine, instance_id, name = pieces
+    match = _NAME.fullmatch(name)
+    if not match:
+        return None
+    part = Part(int(match["index"]), int(match["count"])) if match["index"] else None
+    return StoredObject(
+        key=key, instance_id=instance_id, kind=match["kind"],
+        cursor_from=Cursor.parse_key_form(match["from"]) if match["from"] else None,
+        cursor_to=Cursor.parse_key_form(match["to"]), encoding=Encoding.from_extension(match["ext"]),
+        part=part, size=size, etag=etag, stored_at=stored_at)
