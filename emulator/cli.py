@@ -1,0 +1,38 @@
+"""The `wkp-emu` command line: one sub-command per module.
+
+Each command module exposes `add_parser(subparsers)` which registers its
+sub-command and sets `func` to a callable taking the parsed args and returning
+an exit status. Modules are imported only to register, so start-up stays fast.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = [
+    "emulator.function.command",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wkp-emu",
+        description="Local emulator for the WeftKit WKP-1 serverless-persistence stack.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

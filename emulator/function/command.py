@@ -1,0 +1,1 @@
+"""`wkp-emu function`: placeholder registration replaced below."""
