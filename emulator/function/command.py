@@ -1,1 +1,80 @@
-"""`wkp-emu function`: placeholder registration replaced below."""
+"""`wkp-emu function`: the WKP-1 function (and an embedded moto S3) in the foreground."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import signal
+import sys
+
+from emulator.protocol.function_rules import DEFAULT_MAX_PAYLOAD, Limits
+from emulator.store.moto_server import BUCKET, EmbeddedS3
+
+from .config import FunctionConfig
+from .runner import start_function
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("function", help="run the WKP-1 function on an S3 store",
+                              description="Run the WKP-1 function (POST /persist, GET /restore, "
+                              "GET /health). Without --s3-endpoint an embedded moto S3 server is "
+                              "started on loopback. Prints one JSON line when ready.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8787, help="0 picks a free port (default 8787)")
+    p.add_argument("--secret", help="HMAC secret; generated and printed when omitted")
+    p.add_argument("--max-payload", type=_positive, default=DEFAULT_MAX_PAYLOAD, metavar="BYTES",
+                   help="largest compressed body accepted (default 100 MiB)")
+    p.add_argument("--max-inflight", type=_positive, default=64, metavar="N",
+                   help="concurrent requests before 429 (default 64)")
+    p.add_argument("--s3-endpoint", metavar="URL", help="use this S3-compatible store instead of moto")
+    p.add_argument("--bucket", default=BUCKET)
+    p.add_argument("--s3-port", type=int, default=0, help="port of the embedded moto (default: free)")
+    p.add_argument("--async", dest="async_storage", action="store_true",
+                   help="answer 202 once verified and store in the background")
+    p.add_argument("--takeover-lease", type=float, default=120.0, metavar="SECONDS")
+    p.add_argument("--log-level", default="WARNING")
+    p.set_defaults(func=run)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def run(args) -> int:
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        return asyncio.run(_serve(args))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _serve(args) -> int:
+    secret = args.secret or secrets.token_urlsafe(32)
+    s3 = None
+    if args.s3_endpoint is None:
+        s3 = EmbeddedS3(args.host, args.s3_port).start()
+    endpoint = args.s3_endpoint or s3.endpoint
+    config = FunctionConfig(secret=secret, s3_endpoint=endpoint, bucket=args.bucket,
+                            limits=Limits(max_payload=args.max_payload, max_inflight=args.max_inflight),
+                            async_storage=args.async_storage, takeover_lease_s=args.takeover_lease)
+    try:
+        running = await start_function(config, args.host, args.port, s3)
+    except BaseException:
+        if s3:
+            s3.stop()
+        raise
+    ready = {"endpoint": running.endpoint, "s3_endpoint": endpoint, "bucket": args.bucket,
+             "secret": secret, "max_payload": args.max_payload}
+    print(json.dumps(ready), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await running.stop()
+    return 0

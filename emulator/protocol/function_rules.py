@@ -44,15 +44,20 @@ class Limits:
 def admit_persist(headers: Mapping[str, str], *, now: float, inflight: int,
                   limits: Limits) -> PersistHeaders:
     """Gate 1. `inflight` counts requests in progress, this one excluded."""
-    if inflight >= limits.max_inflight:
-        raise Throttled(f"{inflight} requests in flight, limit {limits.max_inflight}",
-                        headers={"Retry-After": str(limits.retry_after_s)})
+    check_concurrency(inflight, limits)
     h = PersistHeaders.from_headers(headers)
     check_signature_format(h.signature)
     check_freshness(h.timestamp, now, limits.max_skew_s)
     if h.content_length is not None and h.content_length > limits.max_payload:
         raise too_large(h.content_length, limits.max_payload)
     return h
+
+
+def check_concurrency(inflight: int, limits: Limits) -> None:
+    """429 before anything else: a throttled request costs the function nothing."""
+    if inflight >= limits.max_inflight:
+        raise Throttled(f"{inflight} requests in flight, limit {limits.max_inflight}",
+                        headers={"Retry-After": str(limits.retry_after_s)})
 
 
 def too_large(size: int, limit: int) -> PayloadTooLarge:

@@ -1,0 +1,182 @@
+"""create_app(config): the WKP-1 function as an aiohttp application.
+
+Routes: POST /persist, GET /restore, GET /health (the contract), and under
+/_wkp/ the emulator's own unsigned admin surface (faults, metrics, reset),
+meant for loopback use by tests, the supervisor and scenarios.
+Run it with auto_decompress=False: bodies are opaque compressed bytes.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+
+from aiohttp import web
+
+from emulator.protocol import function_rules as rules
+from emulator.protocol.errors import ProtocolError, StoreUnavailable
+from emulator.protocol.headers import HealthHeaders
+from emulator.protocol.signing import EMPTY_BODY, SignedRequest, verify
+from emulator.store.s3 import S3Store
+
+from .chains import Chains
+from .config import FunctionConfig
+from .faults import Fault, FaultSpecError, FaultTable, WKP_PATHS
+from .faulty_store import FaultyStore
+from .keys import ADMISSION, BACKGROUND, CHAINS, CONFIG, FAULTS, METRICS, STORE
+from .metrics import Metrics
+from .persist import persist
+from .restore import restore
+
+log = logging.getLogger("wkp.function")
+
+
+class Admission:
+    """Counts WKP requests in flight, for the 429 rule."""
+
+    def __init__(self):
+        self.inflight = 0
+
+    @contextlib.contextmanager
+    def enter(self):
+        before = self.inflight
+        self.inflight += 1
+        try:
+            yield before
+        finally:
+            self.inflight -= 1
+
+
+def _error_response(exc: ProtocolError) -> web.Response:
+    return web.json_response(exc.to_json(), status=exc.status_hint, headers=exc.headers)
+
+
+@web.middleware
+async def wkp_middleware(request: web.Request, handler):
+    """Metrics, injected faults and the one place ProtocolErrors become statuses."""
+    if request.path not in WKP_PATHS:
+        return await handler(request)
+    app, started = request.app, time.perf_counter()
+    status, out = 500, 0
+    try:
+        response = await _handle(request, handler)
+        status, out = response.status, response.body_length or 0
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        app[METRICS].observe(request.path, status, time.perf_counter() - started,
+                             request.content_length or 0, out)
+
+
+async def _handle(request, handler):
+    hit = request.app[FAULTS].on_request(request.path, request.content_length)
+    if hit.delay_s:
+        await asyncio.sleep(hit.delay_s)
+    if hit.drop:
+        request.transport.abort()
+        raise web.HTTPServiceUnavailable(reason=hit.reason)
+    if hit.status is not None:
+        return web.json_response({"error": "InjectedFault", "reason": hit.reason},
+                                 status=hit.status, headers=hit.headers)
+    try:
+        return await handler(request)
+    except ProtocolError as exc:
+        if exc.status_hint >= 500:
+            log.warning("%s %s: %s", request.method, request.path, exc.reason)
+        return _error_response(exc)
+
+
+async def health(request: web.Request) -> web.Response:
+    app = request.app
+    cfg = app[CONFIG]
+    with app[ADMISSION].enter() as inflight:
+        rules.check_concurrency(inflight, cfg.limits)
+        h = HealthHeaders.from_headers(request.headers)
+        verify(cfg.secret, SignedRequest("GET", request.path, request.query_string,
+                                         str(h.timestamp), h.request_id, EMPTY_BODY, h.signature),
+               cfg.clock(), cfg.limits.max_skew_s)
+        await app[STORE].ping()
+        return web.json_response({"status": "ok", "store": "reachable"})
+
+
+async def guarded_restore(request: web.Request):
+    app = request.app
+    with app[ADMISSION].enter() as inflight:
+        rules.check_concurrency(inflight, app[CONFIG].limits)
+        return await restore(request)
+
+
+async def get_faults(request):
+    return web.json_response({"faults": [f.to_json() for f in request.app[FAULTS].list()]})
+
+
+async def add_fault(request):
+    try:
+        fault = Fault.from_json(await request.json())
+    except (FaultSpecError, json.JSONDecodeError) as exc:
+        return web.json_response({"error": "BadFault", "reason": str(exc)}, status=400)
+    fault = request.app[FAULTS].add(fault)
+    log.info("fault set: %s", fault.to_json())
+    return web.json_response(fault.to_json(), status=201)
+
+
+async def clear_faults(request):
+    return web.json_response({"cleared": request.app[FAULTS].clear()})
+
+
+async def delete_fault(request):
+    found = request.app[FAULTS].remove(int(request.match_info["fault_id"]))
+    return web.json_response({"removed": found}, status=200 if found else 404)
+
+
+async def get_metrics(request):
+    metrics = request.app[METRICS]
+    if "json" in request.query.get("format", "") or "application/json" in request.headers.get("Accept", ""):
+        return web.json_response(metrics.snapshot())
+    return web.Response(text=metrics.prometheus(), content_type="text/plain")
+
+
+async def reset_store(request):
+    """Empty the bucket and the warm state (wkp-emu reset)."""
+    removed = await request.app[STORE].delete_prefix("")
+    request.app[CHAINS].forget_all()
+    return web.json_response({"removed": removed})
+
+
+async def _store_ctx(app: web.Application):
+    cfg = app[CONFIG]
+    store = S3Store(cfg.s3_endpoint, cfg.bucket)
+    await store.open()
+    if cfg.create_bucket:
+        await store.ensure_bucket()
+    app[STORE] = FaultyStore(store, app[FAULTS])
+    yield
+    tasks = list(app[BACKGROUND])
+    if tasks:  # 202 uploads still running: let them finish, they were acknowledged
+        await asyncio.wait(tasks, timeout=30)
+    await store.close()
+
+
+def create_app(config: FunctionConfig) -> web.Application:
+    app = web.Application(middlewares=[wkp_middleware], client_max_size=config.limits.max_payload + 1)
+    app[CONFIG] = config
+    app[CHAINS] = Chains()
+    app[FAULTS] = FaultTable(config.fault_seed)
+    app[METRICS] = Metrics()
+    app[ADMISSION] = Admission()
+    app[BACKGROUND] = set()
+    app.cleanup_ctx.append(_store_ctx)
+    app.router.add_post("/persist", persist)
+    app.router.add_get("/restore", guarded_restore)
+    app.router.add_get("/health", health)
+    app.router.add_get("/_wkp/faults", get_faults)
+    app.router.add_post("/_wkp/faults", add_fault)
+    app.router.add_delete("/_wkp/faults", clear_faults)
+    app.router.add_delete("/_wkp/faults/{fault_id:\\d+}", delete_fault)
+    app.router.add_get("/_wkp/metrics", get_metrics)
+    app.router.add_post("/_wkp/reset", reset_store)
+    return app

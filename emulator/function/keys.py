@@ -1,0 +1,12 @@
+"""Every web.AppKey of the function app, in one place (aiohttp's advice)."""
+from __future__ import annotations
+
+from aiohttp import web
+
+CONFIG = web.AppKey("config", object)
+STORE = web.AppKey("store", object)
+CHAINS = web.AppKey("chains", object)
+FAULTS = web.AppKey("faults", object)
+METRICS = web.AppKey("metrics", object)
+ADMISSION = web.AppKey("admission", object)
+BACKGROUND = web.AppKey("background", set)

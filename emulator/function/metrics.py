@@ -1,0 +1,51 @@
+"""Request counters of the function: by path and status, bytes, latency."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+@dataclass
+class Metrics:
+    requests: Counter = field(default_factory=Counter)  # (path, status) -> n
+    bytes_in: Counter = field(default_factory=Counter)   # path -> bytes
+    bytes_out: Counter = field(default_factory=Counter)
+    latency_sum: Counter = field(default_factory=Counter)
+    latency_buckets: Counter = field(default_factory=Counter)  # (path, le) -> n
+
+    def observe(self, path: str, status: int, seconds: float, bytes_in: int, bytes_out: int) -> None:
+        self.requests[(path, status)] += 1
+        self.bytes_in[path] += bytes_in
+        self.bytes_out[path] += bytes_out
+        self.latency_sum[path] += seconds
+        for le in BUCKETS:
+            if seconds <= le:
+                self.latency_buckets[(path, le)] += 1
+
+    def snapshot(self) -> dict:
+        paths = sorted({p for p, _ in self.requests})
+        return {p: {"requests": {str(s): n for (q, s), n in sorted(self.requests.items()) if q == p},
+                    "bytes_in": self.bytes_in[p], "bytes_out": self.bytes_out[p],
+                    "latency_mean_s": self.latency_sum[p] / max(1, sum(
+                        n for (q, _), n in self.requests.items() if q == p))}
+                for p in paths}
+
+    def prometheus(self) -> str:
+        lines = ["# TYPE wkp_function_requests_total counter"]
+        for (path, status), n in sorted(self.requests.items()):
+            lines.append(f'wkp_function_requests_total{{path="{path}",status="{status}"}} {n}')
+        for name, counter in (("bytes_in", self.bytes_in), ("bytes_out", self.bytes_out)):
+            lines.append(f"# TYPE wkp_function_{name}_total counter")
+            lines += [f'wkp_function_{name}_total{{path="{p}"}} {n}' for p, n in sorted(counter.items())]
+        lines.append("# TYPE wkp_function_latency_seconds histogram")
+        for path in sorted(self.latency_sum):
+            total = sum(n for (q, _), n in self.requests.items() if q == path)
+            for le in BUCKETS:
+                lines.append(f'wkp_function_latency_seconds_bucket{{path="{path}",le="{le}"}} '
+                             f'{self.latency_buckets[(path, le)]}')
+            lines.append(f'wkp_function_latency_seconds_bucket{{path="{path}",le="+Inf"}} {total}')
+            lines.append(f'wkp_function_latency_seconds_sum{{path="{path}"}} {self.latency_sum[path]}')
+            lines.append(f'wkp_function_latency_seconds_count{{path="{path}"}} {total}')
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,94 @@
+"""GET /restore: plan from a listing, then stream the chain out.
+
+Bodies are streamed object by object, chunk by chunk: the function never holds
+a snapshot in memory. Same-encoding chains go out byte for byte; a mixed chain
+is re-encoded into the full's encoding on the way (docs/protocol-decisions.md).
+"""
+from __future__ import annotations
+
+import hashlib
+
+from aiohttp import web
+
+from emulator.protocol import layout
+from emulator.protocol.codec import transcode
+from emulator.protocol.headers import RestoreHeaders, RestoreQuery, RestoreResponse
+from emulator.protocol.restore_plan import RestorePlan, plan_restore
+from emulator.protocol.signing import EMPTY_BODY, SignedRequest, verify
+
+from .keys import CHAINS, CONFIG, STORE
+from .lineage import adopt_newest_lineage
+
+
+def parse_restore(request: web.Request, now: float, max_skew: int, secret: str):
+    query = RestoreQuery.from_query(request.rel_url.query)
+    h = RestoreHeaders.from_headers(request.headers, query)
+    verify(secret, SignedRequest("GET", request.path, request.query_string, str(h.timestamp),
+                                 h.request_id, EMPTY_BODY, h.signature), now, max_skew)
+    return query, h
+
+
+async def restore(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    cfg, store = app[CONFIG], app[STORE]
+    query, h = parse_restore(request, cfg.clock(), cfg.limits.max_skew_s, cfg.secret)
+    state = app[CHAINS].state(query.tenant, query.engine, h.instance_id)
+    plan = await _own_plan(store, state.prefix, query)
+    lineage = None
+    if plan is None and query.takeover:
+        plan, lineage = await adopt_newest_lineage(store, query, h.instance_id, cfg)
+    if plan is None:
+        return web.Response(status=204)
+    encoding = plan.full.objects[0].encoding
+    mixed = any(o.encoding is not encoding for o in plan.objects)
+    checksum = None if mixed or lineage else _warm_checksum(state, plan)
+    length = plan.size
+    if checksum is None:
+        checksum, length = await _first_pass(store, plan, cfg.restore_chunk)
+    headers = RestoreResponse(cursor=plan.cursor, checksum=checksum, encoding=encoding,
+                              deltas=len(plan.deltas), lineage=lineage).to_headers()
+    response = web.StreamResponse(status=200, headers=headers)
+    response.content_length = length
+    await response.prepare(request)
+    async for chunk in _chain_bytes(store, plan, cfg.restore_chunk):
+        await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+async def _own_plan(store, prefix: str, query: RestoreQuery) -> RestorePlan | None:
+    objects = [layout.parse_key(i.key, i.size, i.etag, i.last_modified)
+               for i in await store.list(prefix)]
+    return plan_restore([o for o in objects if o], up_to=query.up_to, full_only=query.full_only)
+
+
+def _warm_checksum(state, plan: RestorePlan) -> str | None:
+    digest = state.digest
+    if digest is not None and digest.etags == tuple(o.etag for o in plan.objects):
+        return digest.hasher.hexdigest()
+    return None
+
+
+async def _first_pass(store, plan: RestorePlan, chunk_size: int) -> tuple[str, int]:
+    """Hash the body once without sending it: correct, slower, for cold chains."""
+    hasher, length = hashlib.sha256(), 0
+    async for chunk in _chain_bytes(store, plan, chunk_size):
+        hasher.update(chunk)
+        length += len(chunk)
+    return hasher.hexdigest(), length
+
+
+async def _chain_bytes(store, plan: RestorePlan, chunk_size: int):
+    target = plan.full.objects[0].encoding
+    for snapshot in (plan.full, *plan.deltas):
+        source = snapshot.objects[0].encoding
+        coder = transcode(source, target) if source is not target else None
+        for obj in snapshot.objects:  # parts of a split snapshot, in order
+            async for chunk in store.stream(obj.key, chunk_size):
+                out = coder.feed(chunk) if coder else chunk
+                if out:
+                    yield out
+        if coder:
+            tail = coder.flush()
+            if tail:
+                yield tail
