@@ -25,7 +25,7 @@ from .chains import Chains
 from .config import FunctionConfig
 from .faults import Fault, FaultSpecError, FaultTable, WKP_PATHS
 from .faulty_store import FaultyStore
-from .keys import ADMISSION, BACKGROUND, CHAINS, CONFIG, FAULTS, METRICS, STORE
+from .keys import ADMISSION, BACKGROUND, CHAINS, CONFIG, FAULTS, INFLIGHT, METRICS, STORE
 from .metrics import Metrics
 from .persist import persist
 from .restore import restore
@@ -61,7 +61,9 @@ async def wkp_middleware(request: web.Request, handler):
     app, started = request.app, time.perf_counter()
     status, out = 500, 0
     try:
-        response = await _handle(request, handler)
+        with app[ADMISSION].enter() as inflight:
+            request[INFLIGHT] = inflight  # counted from arrival, before any injected delay
+            response = await _handle(request, handler)
         status, out = response.status, response.body_length or 0
         return response
     except web.HTTPException as exc:
@@ -93,21 +95,18 @@ async def _handle(request, handler):
 async def health(request: web.Request) -> web.Response:
     app = request.app
     cfg = app[CONFIG]
-    with app[ADMISSION].enter() as inflight:
-        rules.check_concurrency(inflight, cfg.limits)
-        h = HealthHeaders.from_headers(request.headers)
-        verify(cfg.secret, SignedRequest("GET", request.path, request.query_string,
-                                         str(h.timestamp), h.request_id, EMPTY_BODY, h.signature),
-               cfg.clock(), cfg.limits.max_skew_s)
-        await app[STORE].ping()
-        return web.json_response({"status": "ok", "store": "reachable"})
+    rules.check_concurrency(request[INFLIGHT], cfg.limits)
+    h = HealthHeaders.from_headers(request.headers)
+    verify(cfg.secret, SignedRequest("GET", request.path, request.query_string,
+                                     str(h.timestamp), h.request_id, EMPTY_BODY, h.signature),
+           cfg.clock(), cfg.limits.max_skew_s)
+    await app[STORE].ping()
+    return web.json_response({"status": "ok", "store": "reachable"})
 
 
 async def guarded_restore(request: web.Request):
-    app = request.app
-    with app[ADMISSION].enter() as inflight:
-        rules.check_concurrency(inflight, app[CONFIG].limits)
-        return await restore(request)
+    rules.check_concurrency(request[INFLIGHT], request.app[CONFIG].limits)
+    return await restore(request)
 
 
 async def get_faults(request):

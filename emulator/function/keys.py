@@ -10,3 +10,4 @@ FAULTS = web.AppKey("faults", object)
 METRICS = web.AppKey("metrics", object)
 ADMISSION = web.AppKey("admission", object)
 BACKGROUND = web.AppKey("background", set)
+INFLIGHT = web.RequestKey("inflight", int)  # requests in flight before this one

@@ -19,7 +19,7 @@ from emulator.protocol.function_rules import ChainAction, Stored
 
 from . import chains as ch
 from .body import PersistBody
-from .keys import ADMISSION, BACKGROUND, CHAINS, CONFIG, STORE
+from .keys import BACKGROUND, CHAINS, CONFIG, INFLIGHT, STORE
 
 log = logging.getLogger("wkp.function")
 
@@ -27,23 +27,21 @@ log = logging.getLogger("wkp.function")
 async def persist(request: web.Request) -> web.Response:
     app = request.app
     cfg, store = app[CONFIG], app[STORE]
-    with app[ADMISSION].enter() as inflight:
-        h = rules.admit_persist(request.headers, now=cfg.clock(), inflight=inflight,
-                                limits=cfg.limits)
-        key = layout.object_key(h.tenant, h.engine, h.instance_id, h.kind, h.cursor_from,
-                                h.cursor_to, h.encoding, h.part)
-        state = app[CHAINS].state(h.tenant, h.engine, h.instance_id)
-        async with state.lock:
-            action, refusal, existing = await _decide(store, app[CHAINS], state, h, key)
-            body = PersistBody(request, h, secret=cfg.secret, limits=cfg.limits,
-                               chain_hasher=_chain_extension(state, h))
-            if action is not ChainAction.STORE:
-                await body.drain()  # authenticate before answering anything
-                if refusal is not None:
-                    raise refusal
-                return _answer(existing)
-            stored = await _store(app, state, h, key, body)
-            return _answer(stored)
+    h = rules.admit_persist(request.headers, now=cfg.clock(), inflight=request[INFLIGHT],
+                            limits=cfg.limits)
+    key = layout.object_key(h.tenant, h.engine, h.instance_id, h.kind, h.cursor_from,
+                            h.cursor_to, h.encoding, h.part)
+    state = app[CHAINS].state(h.tenant, h.engine, h.instance_id)
+    async with state.lock:
+        action, refusal, existing = await _decide(store, app[CHAINS], state, h, key)
+        body = PersistBody(request, h, secret=cfg.secret, limits=cfg.limits,
+                           chain_hasher=_chain_extension(state, h))
+        if action is not ChainAction.STORE:
+            await body.drain()  # authenticate before answering anything
+            if refusal is not None:
+                raise refusal
+            return _answer(existing)
+        return _answer(await _store(app, state, h, key, body))
 
 
 async def _decide(store, chains, state, h, key):
