@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from .errors import MalformedRequest
 
 MAX_FIELD = 10**12 - 1
-_TEXT = re.compile(r"wkc_(\d{4,12})_(\d{4,12})")
-_KEY = re.compile(r"wkc_(\d{12})_(\d{12})")
+# [0-9], not \d: \d also matches non-ASCII digits ("٠٠٠١"), which int() accepts,
+# and would give one value a second spelling.
+_TEXT = re.compile(r"wkc_([0-9]{4,12})_([0-9]{4,12})")
+_KEY = re.compile(r"wkc_([0-9]{12})_([0-9]{12})")
 
 
 class CursorError(MalformedRequest):
