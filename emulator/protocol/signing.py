@@ -83,6 +83,12 @@ def parse_timestamp(value: str | None) -> int:
     if not value.isascii() or not value.isdigit() or len(value) > 12:
         raise MalformedRequest(f"X-WeftKit-Timestamp {value!r} is not unix seconds",
                                header="X-WeftKit-Timestamp")
+    # One spelling per value: verifiers rebuild the canonical line as str(int),
+    # so "01711999200" would pass here and then fail the signature with a
+    # misleading 401 that no retry can fix.
+    if len(value) > 1 and value[0] == "0":
+        raise MalformedRequest(f"X-WeftKit-Timestamp {value!r} has a leading zero",
+                               header="X-WeftKit-Timestamp")
     return int(value)
 
 
