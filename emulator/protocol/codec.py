@@ -38,10 +38,12 @@ class Encoding(enum.Enum):
     @classmethod
     def from_header(cls, value: str | None) -> "Encoding":
         """Absent or "identity" means none (HTTP's own meaning of no coding)."""
-        if value is None or value in ("", "identity", "none"):
+        # Content-Encoding tokens are case-insensitive (RFC 9110), "identity" included.
+        token = (value or "").strip().lower()
+        if token in ("", "identity", "none"):
             return cls.NONE
         try:
-            return cls(value.strip().lower())
+            return cls(token)
         except ValueError:
             raise MalformedRequest(f"Content-Encoding {value!r} is not zstd, gzip or identity",
                                    header="Content-Encoding") from None

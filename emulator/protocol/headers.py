@@ -19,6 +19,11 @@ from .signing import parse_timestamp
 _HEX = set("0123456789abcdef")
 
 
+def _is_decimal(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts "²" (int() then raises) and "٣"."""
+    return text.isascii() and text.isdigit()
+
+
 def _get(headers: Mapping[str, str], name: str) -> str | None:
     value = headers.get(name)
     if value is None:  # plain dicts are case-sensitive; HTTP headers are not
@@ -66,7 +71,7 @@ class Part:
         if value is None or value == "":
             return None
         left, sep, right = value.partition("/")
-        if not (sep and left.isdigit() and right.isdigit()):
+        if not (sep and _is_decimal(left) and _is_decimal(right)):
             raise MalformedRequest(f"{n.PART} {value!r} is not i/n", header=n.PART)
         index, count = int(left), int(right)
         if not 1 <= index <= count <= 9999:
@@ -111,7 +116,7 @@ class PersistHeaders:
         elif cursor_from is not None and cursor_from > cursor_to:
             raise MalformedRequest(f"{n.CURSOR_FROM} is after {n.CURSOR_TO}", header=n.CURSOR_FROM)
         length = _get(headers, "Content-Length")
-        if length is not None and not length.isdigit():
+        if length is not None and not _is_decimal(length):
             raise MalformedRequest(f"Content-Length {length!r} is not a number", header="Content-Length")
         return cls(
             engine=n.engine(_get(headers, n.ENGINE)),
@@ -274,5 +279,5 @@ class RestoreResponse:
         deltas = _get(headers, n.DELTAS) or "0"
         return cls(cursor=cursor, checksum=parse_checksum(_get(headers, n.CHECKSUM)),
                    encoding=Encoding.from_header(_get(headers, "Content-Encoding")),
-                   deltas=int(deltas) if deltas.isdigit() else 0,
+                   deltas=int(deltas) if _is_decimal(deltas) else 0,
                    lineage=_get(headers, n.LINEAGE), snapshot_kind=kind)
