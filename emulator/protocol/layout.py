@@ -23,8 +23,8 @@ from .headers import Part
 ROOT = "weftkit"
 CLAIM = "claim.json"
 _NAME = re.compile(
-    r"(?P<kind>full|delta)/(?:(?P<from>wkc_\d{12}_\d{12})_to_)?(?P<to>wkc_\d{12}_\d{12})"
-    r"(?:\.p(?P<index>\d{4})of(?P<count>\d{4}))?\.(?P<ext>zst|gz|bin)")
+    r"(?P<kind>full|delta)/(?:(?P<from>wkc_[0-9]{12}_[0-9]{12})_to_)?(?P<to>wkc_[0-9]{12}_[0-9]{12})"
+    r"(?:\.p(?P<index>[0-9]{4})of(?P<count>[0-9]{4}))?\.(?P<ext>zst|gz|bin)")
 
 
 def engine_prefix(tenant: str, engine: str) -> str:
@@ -84,9 +84,18 @@ def parse_key(key: str, size: int = 0, etag: str = "", stored_at: float = 0.0) -
     match = _NAME.fullmatch(name)
     if not match:
         return None
+    cursor_from = Cursor.parse_key_form(match["from"]) if match["from"] else None
+    cursor_to = Cursor.parse_key_form(match["to"])
+    # Only names object_name() can produce: a delta has a start before its end, a
+    # full has none. A stray key (a hand-edited bucket) would otherwise reach the
+    # planner as a delta starting at None and crash it.
+    if (match["kind"] == "delta") != (cursor_from is not None):
+        return None
+    if cursor_from is not None and cursor_from >= cursor_to:
+        return None
     part = Part(int(match["index"]), int(match["count"])) if match["index"] else None
     return StoredObject(
         key=key, instance_id=instance_id, kind=match["kind"],
-        cursor_from=Cursor.parse_key_form(match["from"]) if match["from"] else None,
-        cursor_to=Cursor.parse_key_form(match["to"]), encoding=Encoding.from_extension(match["ext"]),
+        cursor_from=cursor_from, cursor_to=cursor_to,
+        encoding=Encoding.from_extension(match["ext"]),
         part=part, size=size, etag=etag, stored_at=stored_at)
