@@ -67,9 +67,13 @@ def complete_snapshots(objects: Iterable[StoredObject]) -> list[Snapshot]:
     groups: dict[tuple, list[StoredObject]] = defaultdict(list)
     for obj in objects:
         count = obj.part.count if obj.part else 1
-        groups[(obj.kind, obj.cursor_from, obj.cursor_to, obj.encoding, count)].append(obj)
+        # `split` keeps an unsplit object apart from a "part 1/1" of the same
+        # snapshot: both are complete on their own, and grouped together their
+        # indexes [1, 1] would make both invisible.
+        groups[(obj.kind, obj.cursor_from, obj.cursor_to, obj.encoding, count,
+                obj.part is not None)].append(obj)
     out = []
-    for (kind, c_from, c_to, _enc, count), objs in groups.items():
+    for (kind, c_from, c_to, _enc, count, _split), objs in groups.items():
         indexes = sorted(o.part.index if o.part else 1 for o in objs)
         if indexes != list(range(1, count + 1)):
             continue
