@@ -28,13 +28,16 @@ META_STATUS = "wkp-status"
 
 @dataclass
 class ChainDigest:
-    """sha256 over the bytes of a chain's objects, in order, identified by their ETags."""
+    """sha256 over the bytes of a chain's objects, in restore order, identified
+    by their ETags; `last` is the object it ends with, which the next push must
+    follow directly (the next part, or a delta from its cursor) to extend it."""
     etags: tuple[str, ...]
     hasher: object
     encoding: Encoding
+    last: StoredObject
 
-    def extended(self, etag: str, hasher) -> "ChainDigest":
-        return ChainDigest(self.etags + (etag,), hasher, self.encoding)
+    def extended(self, obj: StoredObject, hasher) -> "ChainDigest":
+        return ChainDigest(self.etags + (obj.etag,), hasher, self.encoding, obj)
 
 
 @dataclass

@@ -63,16 +63,27 @@ async def _decide(store, chains, state, h, key):
     return None, refusal, None
 
 
+def _starts_chain(h) -> bool:
+    return h.kind == "full" and (h.part is None or h.part.index == 1)
+
+
+def _continues(last, h) -> bool:
+    """Does this push come right after `last` in restore order, byte for byte?"""
+    if last is None or last.encoding is not h.encoding:
+        return False
+    if h.part is not None and h.part.index > 1:  # the next part of the same snapshot
+        return (last.part is not None and last.part.index == h.part.index - 1
+                and last.part.count == h.part.count and last.kind == h.kind
+                and last.cursor_to == h.cursor_to and last.cursor_from == h.cursor_from)
+    last_complete = last.part is None or last.part.index == last.part.count
+    return h.kind == "delta" and last_complete and last.cursor_to == h.cursor_from
+
+
 def _chain_extension(state, h):
-    """A copy of the chain hasher to extend with this delta, when this push
-    continues the warm chain byte-for-byte (same encoding, unsplit)."""
+    """A copy of the warm chain hasher to extend with this push, when the push
+    continues the chain the digest covers (see chains.ChainDigest)."""
     digest = state.digest
-    if h.part is not None:
-        return None
-    if h.kind == "full":
-        return None  # a full starts a new chain: its own body hash is the chain hash
-    if digest is None or digest.encoding is not h.encoding or not state.last \
-            or not digest.etags or state.head != h.cursor_from:
+    if _starts_chain(h) or digest is None or not _continues(digest.last, h):
         return None
     return digest.hasher.copy()
 
@@ -103,17 +114,17 @@ async def _store(app, state, h, key, body: PersistBody) -> Stored:
     obj = layout.parse_key(key, body.length, etag or "", float(stored_at))
     stored = Stored(key, h.checksum, h.cursor_to, stored_at, status, h.request_id)
     state.record(obj, stored)
-    _advance_digest(state, h, etag, body)
+    _advance_digest(state, h, obj, body)
     return stored
 
 
-def _advance_digest(state, h, etag, body: PersistBody) -> None:
-    if etag is None or h.part is not None:
-        state.digest = None
-    elif h.kind == "full":
-        state.digest = ch.ChainDigest((etag,), body.hasher.copy(), h.encoding)
+def _advance_digest(state, h, obj, body: PersistBody) -> None:
+    if obj.etag == "":
+        state.digest = None  # 202: the ETag is not known until the upload ends
+    elif _starts_chain(h):
+        state.digest = ch.ChainDigest((obj.etag,), body.hasher.copy(), h.encoding, obj)
     elif body.chain_hasher is not None:
-        state.digest = state.digest.extended(etag, body.chain_hasher)
+        state.digest = state.digest.extended(obj, body.chain_hasher)
     else:
         state.digest = None
 

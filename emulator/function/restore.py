@@ -6,6 +6,7 @@ is re-encoded into the full's encoding on the way (docs/protocol-decisions.md).
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 from aiohttp import web
@@ -50,7 +51,7 @@ async def restore(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(status=200, headers=headers)
     response.content_length = length
     await response.prepare(request)
-    async for chunk in _chain_bytes(store, plan, cfg.restore_chunk):
+    async for chunk in read_ahead(_chain_bytes(store, plan, cfg.restore_chunk)):
         await response.write(chunk)
     await response.write_eof()
     return response
@@ -76,6 +77,31 @@ async def _first_pass(store, plan: RestorePlan, chunk_size: int) -> tuple[str, i
         hasher.update(chunk)
         length += len(chunk)
     return hasher.hexdigest(), length
+
+
+async def read_ahead(chunks, depth: int = 4):
+    """Overlap reading from the store with writing to the client, holding at
+    most `depth` chunks: throughput of a pipeline, memory of a few chunks."""
+    queue: asyncio.Queue = asyncio.Queue(depth)
+    done = object()
+
+    async def produce():
+        try:
+            async for chunk in chunks:
+                await queue.put(chunk)
+            await queue.put(done)
+        except BaseException as exc:  # hand the failure to the consumer
+            await queue.put(exc)
+
+    task = asyncio.create_task(produce())
+    try:
+        while (item := await queue.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def _chain_bytes(store, plan: RestorePlan, chunk_size: int):

@@ -1,0 +1,94 @@
+"""Persist rate of the function vs raw boto3 PUTs of the same objects.
+
+16 concurrent clients each push a chain of 4 KiB deltas (after one small
+full) through the function; in the same run, against the same moto server,
+16 threads PUT the same number of 4 KiB objects straight into S3 with boto3.
+Prints requests/s of both and the ratio (target >= 0.8). Rounds alternate.
+
+    python bench/persist_rate.py [--clients 16] [--requests 150] [--rounds 2]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiohttp  # noqa: E402
+
+from bench._common import SECRET, s3_client, start_function, start_moto, stop  # noqa: E402
+from emulator.protocol import signed_requests as sr  # noqa: E402
+from emulator.protocol.codec import Encoding  # noqa: E402
+from emulator.protocol.cursor import Cursor  # noqa: E402
+
+DELTA = 4096
+
+
+def _request(instance: str, kind: str, frm, to, body: bytes, rid: str):
+    return sr.persist_request(secret=SECRET, body=body, now=int(time.time()), request_id=rid,
+                              engine="keyvalue", tenant="bench", instance_id=instance,
+                              strategy="delta", kind=kind, cursor_from=frm, cursor_to=to,
+                              encoding=Encoding.NONE)
+
+
+async def _client(http, endpoint: str, instance: str, n: int) -> None:
+    body = os.urandom(DELTA)
+    req = _request(instance, "full", None, Cursor(0, 0), body, f"{instance}-full")
+    async with http.post(endpoint + "/persist", data=body, headers=req.headers) as resp:
+        assert resp.status == 200, await resp.text()
+    for seq in range(n):
+        req = _request(instance, "delta", Cursor(0, seq), Cursor(0, seq + 1), body, f"{instance}-{seq}")
+        async with http.post(endpoint + "/persist", data=body, headers=req.headers) as resp:
+            assert resp.status == 200, await resp.text()
+
+
+async def function_rate(endpoint: str, clients: int, n: int, tag: str) -> float:
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(auto_decompress=False, connector=connector) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(_client(http, endpoint, f"{tag}-c{i}", n) for i in range(clients)))
+        return clients * (n + 1) / (time.perf_counter() - started)
+
+
+def boto3_rate(s3_endpoint: str, bucket: str, clients: int, n: int, tag: str) -> float:
+    client = s3_client(s3_endpoint, max_pool_connections=clients)
+    body = os.urandom(DELTA)
+
+    def one(i: int) -> None:
+        for seq in range(n + 1):
+            client.put_object(Bucket=bucket, Key=f"raw/{tag}/c{i}/{seq:012d}", Body=body)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one, range(clients)))
+    return clients * (n + 1) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--requests", type=int, default=150, help="deltas per client per round")
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args()
+    moto, s3_endpoint = start_moto()
+    bucket = "bench"
+    fn, ready = start_function(s3_endpoint, bucket)
+    try:
+        fun, raw = [], []
+        for r in range(args.rounds):
+            raw.append(boto3_rate(s3_endpoint, bucket, args.clients, args.requests, f"r{r}"))
+            fun.append(asyncio.run(function_rate(ready["endpoint"], args.clients, args.requests, f"r{r}")))
+        f, b = max(fun), max(raw)
+        print(f"persist 4 KiB deltas x{args.clients} clients: function {f:7.1f} req/s, raw boto3 PUT "
+              f"{b:7.1f} req/s, ratio {f / b:.2f} (target >= 0.80)", flush=True)
+    finally:
+        stop(fn)
+        stop(moto)
+
+
+if __name__ == "__main__":
+    main()

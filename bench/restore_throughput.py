@@ -1,0 +1,152 @@
+"""Restore throughput of the function vs a raw boto3 GET of the same objects.
+
+Pushes a chain (one full plus deltas) of SIZE bytes through the function into
+a moto server, then, in the same run and against the same moto:
+- baseline: boto3 GETs of exactly the objects the restore plan returns,
+  streamed in 1 MiB reads and discarded;
+- function: GET /restore, streamed and discarded, while sampling the
+  function process's RSS.
+Prints throughput of both, the ratio (target >= 0.8) and the function's peak
+RSS growth during the restore (target <= 64 MiB). Seed SLO: 1 GiB < 45 s.
+
+    python bench/restore_throughput.py [--sizes 256M,1G] [--deltas 8]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiohttp  # noqa: E402
+
+from bench._common import SECRET, RssSampler, s3_client, start_function, start_moto, stop  # noqa: E402
+from emulator.protocol import layout, signed_requests as sr  # noqa: E402
+from emulator.protocol.codec import Encoding  # noqa: E402
+from emulator.protocol.cursor import Cursor  # noqa: E402
+from emulator.protocol.headers import Part  # noqa: E402
+from emulator.protocol.restore_plan import plan_restore  # noqa: E402
+
+MiB = 1024 * 1024
+CHUNK = MiB
+
+
+def parse_size(text: str) -> int:
+    units = {"K": 1024, "M": MiB, "G": 1024 * MiB}
+    return int(float(text[:-1]) * units[text[-1].upper()]) if text[-1].upper() in units else int(text)
+
+
+PART_LIMIT = 96 * MiB  # under the function's 100 MiB limit: big pushes go as parts
+BLOCK = os.urandom(CHUNK)  # incompressible, like vector pages
+
+
+def _bytes(size):
+    for i in range(0, size, CHUNK):
+        yield BLOCK[: min(CHUNK, size - i)]
+
+
+async def _push(http, endpoint, instance, kind, frm, to, size):
+    """Stream `size` bytes as one snapshot, split into parts over the limit."""
+    count = -(-size // PART_LIMIT)
+    for index in range(1, count + 1):
+        part_size = min(PART_LIMIT, size - (index - 1) * PART_LIMIT)
+        hasher = hashlib.sha256()
+        for chunk in _bytes(part_size):
+            hasher.update(chunk)
+        req = sr.persist_request(
+            secret=SECRET, body_sha256=hasher.hexdigest(), content_length=part_size,
+            now=int(time.time()), request_id=f"{instance}-{to.seq}-{index}", engine="relational",
+            tenant="bench", instance_id=instance, strategy="incremental", kind=kind,
+            cursor_from=frm, cursor_to=to, encoding=Encoding.NONE,
+            part=Part(index, count) if count > 1 else None)
+
+        async def body(n=part_size):
+            for chunk in _bytes(n):
+                yield chunk
+        async with http.post(endpoint + "/persist", data=body(), headers=req.headers) as resp:
+            assert resp.status == 200, await resp.text()
+
+
+async def push_chain(endpoint, instance, total, deltas):
+    delta_size = min(4 * MiB, total // (4 * max(deltas, 1))) if deltas else 0
+    full_size = total - delta_size * deltas
+    async with aiohttp.ClientSession(auto_decompress=False) as http:
+        await _push(http, endpoint, instance, "full", None, Cursor(0, 100), full_size)
+        for i in range(deltas):
+            await _push(http, endpoint, instance, "delta", Cursor(0, 100 + i), Cursor(0, 101 + i),
+                        delta_size)
+
+
+def baseline_get(s3_endpoint, bucket, instance) -> tuple[float, int]:
+    client = s3_client(s3_endpoint, max_pool_connections=4)
+    prefix = layout.instance_prefix("bench", "relational", instance)
+    listing = client.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
+    objects = [layout.parse_key(o["Key"], o["Size"]) for o in listing]
+    plan = plan_restore([o for o in objects if o])
+    started, total = time.perf_counter(), 0
+    for obj in plan.objects:
+        body = client.get_object(Bucket=bucket, Key=obj.key)["Body"]
+        while chunk := body.read(CHUNK):
+            total += len(chunk)
+    return time.perf_counter() - started, total
+
+
+async def function_restore(endpoint, instance, pid) -> tuple[float, int, int]:
+    req = sr.restore_request(secret=SECRET, now=int(time.time()), request_id="bench-restore",
+                             engine="relational", tenant="bench", instance_id=instance)
+    sampler = RssSampler(pid)
+    started, total = time.perf_counter(), 0
+    timeout = aiohttp.ClientTimeout(total=600)
+    async with aiohttp.ClientSession(auto_decompress=False, timeout=timeout) as http:
+        async with http.get(endpoint + req.target, headers=req.headers) as resp:
+            assert resp.status == 200, resp.status
+            async for chunk in resp.content.iter_chunked(CHUNK):
+                total += len(chunk)
+    elapsed = time.perf_counter() - started
+    return elapsed, total, sampler.stop()
+
+
+def run(size: int, deltas: int, rounds: int) -> dict:
+    moto, s3_endpoint = start_moto()
+    bucket = "bench"
+    fn, ready = start_function(s3_endpoint, bucket)
+    try:
+        instance = f"bench-{size}"
+        asyncio.run(push_chain(ready["endpoint"], instance, size, deltas))
+        base, fun, rss = [], [], []
+        for _ in range(rounds):  # alternate, so drift on a shared machine hits both
+            t, n = baseline_get(s3_endpoint, bucket, instance)
+            base.append(n / t)
+            t2, n2, grow = asyncio.run(function_restore(ready["endpoint"], instance, fn.pid))
+            assert n2 == n, (n2, n)
+            fun.append(n2 / t2)
+            rss.append(grow)
+        b, f = max(base), max(fun)
+        return {"size": size, "baseline_MBps": b / MiB, "function_MBps": f / MiB,
+                "ratio": f / b, "restore_s": size / f, "rss_growth_MiB": max(rss) / MiB}
+    finally:
+        stop(fn)
+        stop(moto)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="256M,1G")
+    ap.add_argument("--deltas", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args()
+    for text in args.sizes.split(","):
+        r = run(parse_size(text), args.deltas, args.rounds)
+        print(f"restore {text:>5}: function {r['function_MBps']:7.1f} MiB/s, raw boto3 GET "
+              f"{r['baseline_MBps']:7.1f} MiB/s, ratio {r['ratio']:.2f} (target >= 0.80); "
+              f"restore time {r['restore_s']:.1f} s (SLO 1 GiB < 45 s); "
+              f"function RSS growth {r['rss_growth_MiB']:.1f} MiB (target <= 64)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
