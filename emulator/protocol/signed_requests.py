@@ -14,6 +14,8 @@ from .cursor import Cursor
 from .headers import Part, PersistHeaders, RestoreQuery
 from .signing import EMPTY_BODY, sign_request
 
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
 
 @dataclass(frozen=True)
 class OutgoingRequest:
@@ -42,18 +44,31 @@ def persist_request(*, secret: str, body: bytes | None = None, body_sha256: str 
                        encoding=encoding, part=part)
     signature = sign_request(secret, timestamp=now, request_id=request_id, method="POST",
                              path="/persist", query="",
-                             body_sha256=body_sha256 if content_length else EMPTY_BODY)
+                             body_sha256=_body_line(body_sha256, content_length))
     headers = replace(h, signature=signature).to_headers()
     if content_length is not None:
         headers["Content-Length"] = str(content_length)
     return OutgoingRequest("POST", "/persist", "", headers)
 
 
+def _body_line(body_sha256: str | None, length: int | None) -> str:
+    """The canonical body line: "-" for an empty body, else its sha256.
+
+    A streamed body may come with its digest but no length (chunked), so only a
+    known length of 0, or the digest of no bytes, means empty.
+    """
+    if not body_sha256 or length == 0 or body_sha256 == _EMPTY_SHA256:
+        return EMPTY_BODY
+    return body_sha256
+
+
 def resign(request: OutgoingRequest, *, secret: str, now: int) -> OutgoingRequest:
     """The same request with a fresh timestamp and signature (after a 401)."""
     headers = dict(request.headers)
     headers[n.TIMESTAMP] = str(now)
-    body_line = headers.get(n.CHECKSUM, "").partition("=")[2] or EMPTY_BODY
+    length = headers.get("Content-Length")
+    body_line = _body_line(headers.get(n.CHECKSUM, "").partition("=")[2],
+                           int(length) if length is not None else None)
     headers[n.SIGNATURE] = sign_request(secret, timestamp=now,
                                         request_id=headers.get(n.REQUEST_ID, ""),
                                         method=request.method, path=request.path,
