@@ -12,6 +12,7 @@ import sys
 
 COMMAND_MODULES = [
     "emulator.function.command",
+    "emulator.conformance.command",
 ]
 
 

@@ -1,0 +1,1 @@
+"""The clauses, one module per area; importing a module registers its clauses."""
