@@ -35,9 +35,11 @@ _BY_STATUS = {200: Outcome.STORED, 202: Outcome.STORED, 400: Outcome.DROP, 401: 
 
 
 def classify(status: int) -> Outcome:
-    """Seed 000's table; statuses it does not name follow their class: other 4xx
-    (and 1xx/3xx, which a function has no business sending) can never succeed
-    as sent, so they drop like 400; every 5xx is transient."""
+    """Seed 000's table; statuses it does not name follow their class: every
+    5xx is transient; other 4xx can never succeed as sent, so they drop like
+    400; and so do 1xx/3xx and 2xx other than 200/202, which the contract does
+    not define as "stored" - the engine does not advance its cursor on an
+    answer it cannot trust, alerts, and its writes go in the next push."""
     if status in _BY_STATUS:
         return _BY_STATUS[status]
     return Outcome.TRANSIENT if status >= 500 else Outcome.DROP
