@@ -88,15 +88,15 @@ class ClauseContext:
                                tenant=tenant or s.tenant, instance_id=instance_id or self.instance_id,
                                up_to=up_to, full_only=full_only, takeover=takeover)
 
-    async def restore(self, **kwargs) -> Reply:
-        return await self.client.send(self.restore_request(**kwargs), label="restore")
+    async def restore(self, label: str = "", **kwargs) -> Reply:
+        return await self.client.send(self.restore_request(**kwargs), label=label)
 
     def health_request(self, *, secret=None, now=None) -> OutgoingRequest:
         return health_request(secret=secret or self.settings.secret,
                               now=self.now() if now is None else now)
 
-    async def health(self, **kwargs) -> Reply:
-        return await self.client.send(self.health_request(**kwargs), label="health")
+    async def health(self, label: str = "", **kwargs) -> Reply:
+        return await self.client.send(self.health_request(**kwargs), label=label)
 
 
 class Lineage:

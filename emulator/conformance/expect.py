@@ -3,6 +3,7 @@ what the contract expects and what came back, so one line says it all."""
 from __future__ import annotations
 
 import hashlib
+from email.utils import parsedate_to_datetime
 
 from emulator.protocol import names
 from emulator.protocol.codec import Encoding
@@ -132,3 +133,15 @@ def labels(data: bytes) -> str:
         if len(words) == 5 and words[3:] == [b"record", b"000"]:
             found.append(words[2].decode("utf-8", "replace"))
     return f"[{', '.join(found)}]" if found else ""
+
+
+def clock_note(reply: Reply, now: float) -> str:
+    """For timestamp clauses: name a clock difference that could explain a failure,
+    read from the reply's Date header (whole seconds, so only >= 2 s is reported)."""
+    try:
+        offset = parsedate_to_datetime(reply.header("Date") or "").timestamp() - now
+    except (TypeError, ValueError):
+        return ""
+    if abs(offset) < 2:
+        return ""
+    return f" (note: the function's Date header is {offset:+.0f} s from this machine's clock)"

@@ -8,6 +8,7 @@ from emulator.protocol import names
 
 from .. import expect
 from ..context import describe_push
+from ..model import ClauseFailed
 from ..registry import clause
 
 WRONG = "-not-the-secret"
@@ -19,7 +20,10 @@ async def _refused_full(ctx, request, body, *, headers=None, note=""):
     """Send a doctored full push; expect 401 and nothing stored."""
     label = describe_push(request) + (f", {note}" if note else "")
     reply = await ctx.client.send(request, body, headers=headers, label=label)
-    expect.status(reply, 401)
+    try:
+        expect.status(reply, 401)
+    except ClauseFailed as exc:
+        raise ClauseFailed(exc.reason + expect.clock_note(reply, ctx.now())) from None
     expect.nothing_stored(await ctx.restore(), f"{reply.request_line}")
 
 
@@ -60,7 +64,10 @@ async def future(ctx):
 async def within_skew(ctx):
     lineage, body, request = _full(ctx, now=ctx.now() - WITHIN_SKEW)
     reply = await ctx.client.send(request, body, label=describe_push(request) + ", timestamp now-240s")
-    expect.accepted(reply)
+    try:
+        expect.accepted(reply)
+    except ClauseFailed as exc:
+        raise ClauseFailed(exc.reason + expect.clock_note(reply, ctx.now())) from None
 
 
 @clause("auth.other-body.401", "a push whose signature covers a different body answers 401 "
@@ -81,7 +88,7 @@ async def other_body(ctx):
 async def restore_bad_signature(ctx):
     lineage = ctx.lineage()
     await lineage.full(ctx.payload("full"))
-    reply = await ctx.restore(secret=ctx.settings.secret + WRONG)
+    reply = await ctx.restore(secret=ctx.settings.secret + WRONG, label="wrong secret")
     expect.status(reply, 401)
 
 

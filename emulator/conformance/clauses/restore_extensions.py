@@ -29,7 +29,7 @@ async def kind_and_deltas(ctx):
     lineage = await _full_and_two_deltas(ctx)
     reply = await lineage.restore()
     expect.status(reply, 200)
-    got = (reply.header(names.SNAPSHOT_KIND), reply.header(names.DELTAS))
+    got = tuple(reply.header(h) or "(absent)" for h in (names.SNAPSHOT_KIND, names.DELTAS))
     if got != ("full", "2"):
         raise expect.failure(reply, f"{names.SNAPSHOT_KIND}: full, {names.DELTAS}: 2",
                              f"{names.SNAPSHOT_KIND}: {got[0]}, {names.DELTAS}: {got[1]}")
@@ -92,7 +92,7 @@ async def takeover_newest(ctx):
     old = ctx.lineage(instance_id=new_instance_id(), engine=engine)
     await old.full(ctx.payload("old-pod-full"))
     await old.delta(ctx.payload("old-pod-delta"))
-    plain = await ctx.restore(engine=engine)
+    plain = await ctx.restore(engine=engine, label="no takeover")
     if plain.status != 204:
         raise expect.failure(plain, "204 without takeover=newest (each instance restores its own state)")
     reply = await ctx.restore(engine=engine, takeover=True)
