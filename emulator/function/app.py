@@ -97,7 +97,7 @@ async def health(request: web.Request) -> web.Response:
     cfg = app[CONFIG]
     rules.check_concurrency(request[INFLIGHT], cfg.limits)
     h = HealthHeaders.from_headers(request.headers)
-    verify(cfg.secret, SignedRequest("GET", request.path, request.query_string,
+    verify(cfg.secret, SignedRequest("GET", request.path, request.rel_url.raw_query_string,
                                      str(h.timestamp), h.request_id, EMPTY_BODY, h.signature),
            cfg.clock(), cfg.limits.max_skew_s)
     await app[STORE].ping()

@@ -36,7 +36,7 @@ class PersistBody:
 
     def verify(self) -> None:
         rules.check_body(self._h, secret=self._secret, path=self._request.path,
-                         query=self._request.query_string,
+                         query=self._request.rel_url.raw_query_string,
                          body_sha256=digest_of(self.hasher, self.length),
                          body_length=self.length, limits=self._limits)
 

@@ -24,7 +24,7 @@ from .lineage import adopt_newest_lineage
 def parse_restore(request: web.Request, now: float, max_skew: int, secret: str):
     query = RestoreQuery.from_query(request.rel_url.query)
     h = RestoreHeaders.from_headers(request.headers, query)
-    verify(secret, SignedRequest("GET", request.path, request.query_string, str(h.timestamp),
+    verify(secret, SignedRequest("GET", request.path, request.rel_url.raw_query_string, str(h.timestamp),
                                  h.request_id, EMPTY_BODY, h.signature), now, max_skew)
     return query, h
 

@@ -2,12 +2,12 @@
 
 A persist passes three gates, in this order, each pure:
 
-1. `admit_persist` before reading the body: protocol, headers (400), signature
-   format and timestamp freshness (401), declared size (413), concurrency (429).
-   Nothing large is read for a request that is already doomed.
-2. `check_body` after streaming it: the signature over the body digest (401),
-   then X-WeftKit-Checksum against the same digest (400), then the size if the
-   body was chunked (413). Signature first: a body damaged in transit fails
+1. `admit_persist` before reading the body: concurrency (429) first, then
+   protocol and headers (400), signature format and timestamp freshness (401),
+   declared size (413). Nothing large is read for a request that is doomed.
+2. `check_body` after streaming it: the size if the body was chunked (413),
+   the signature over the body digest (401), then X-WeftKit-Checksum against
+   the same digest (400). Signature first: a body damaged in transit fails
    the signature, and 401 makes the engine retry; only a client that signed
    one thing and declared another checksum gets the non-retryable 400.
 3. `decide_chain` against what the instance has stored: store, answer as a
@@ -79,7 +79,7 @@ def check_body(h: PersistHeaders, *, secret: str, path: str, query: str,
         raise MalformedRequest(f"{names.CHECKSUM} does not match the body's sha256",
                                header=names.CHECKSUM)
     if h.content_length is not None and h.content_length != body_length:
-        raise MalformedRequest("body shorter than Content-Length", header="Content-Length")
+        raise MalformedRequest("body length differs from Content-Length", header="Content-Length")
 
 
 class ChainAction(enum.Enum):

@@ -6,12 +6,13 @@ Rules (Litestream's shape: plan first, apply separately):
 - the base is the newest complete full (highest cursor; among equal cursors the
   one stored last), at or before `up_to` when given;
 - then deltas strictly in chain order: each must start exactly at the cursor
-  the previous one ended at. When several complete deltas start at the same
-  cursor (a retried push that was re-cut), the longest that stays within
-  `up_to` wins, which is deterministic;
-- a delta that would begin later than the chain's end is a gap: ChainGap names
-  the last restorable cursor and where the next delta starts. Deltas already
-  covered by the full are ignored.
+  the previous one ended at. When deltas offer several paths (a retried push
+  re-cut differently), the path reaching the highest cursor wins, the fewest
+  deltas among equals, which is deterministic;
+- any complete delta that ends beyond the reachable end is a gap: ChainGap
+  names the last restorable cursor and where that delta starts, because
+  returning the prefix would silently lose acknowledged writes. Deltas
+  already covered by the full are ignored.
 """
 from __future__ import annotations
 
@@ -98,17 +99,31 @@ def plan_restore(objects: Iterable[StoredObject], *, up_to: Cursor | None = None
     base = max(fulls, key=lambda s: (s.cursor_to, s.stored_at))
     if full_only:
         return RestorePlan(base, ())
-    starts: dict[Cursor, list[Snapshot]] = defaultdict(list)
-    for s in snapshots:
-        if s.kind == "delta" and s.cursor_to > base.cursor_to and (up_to is None or s.cursor_to <= up_to):
-            starts[s.cursor_from].append(s)
-    chain, at = [], base.cursor_to
-    while at in starts:
-        step = max(starts.pop(at), key=lambda s: s.cursor_to)
-        chain.append(step)
-        at = step.cursor_to
-    later = [c for c in starts if c > at]
-    if later:
-        raise ChainGap(f"non-contiguous chain: restorable up to {at}, next delta starts at {min(later)}",
-                       restorable=at, next_from=min(later))
+    deltas = [s for s in snapshots if s.kind == "delta" and s.cursor_to > base.cursor_to
+              and (up_to is None or s.cursor_to <= up_to)]
+    chain = _farthest_chain(base.cursor_to, deltas)
+    at = chain[-1].cursor_to if chain else base.cursor_to
+    beyond = sorted(s.cursor_from for s in deltas if s.cursor_to > at)
+    if beyond:
+        raise ChainGap(f"non-contiguous chain: restorable up to {at}, a delta from {beyond[0]} "
+                       f"reaches beyond it", restorable=at, next_from=beyond[0])
     return RestorePlan(base, tuple(chain))
+
+
+def _farthest_chain(start: Cursor, deltas: list[Snapshot]) -> list[Snapshot]:
+    """The contiguous run of deltas from `start` that reaches the highest cursor,
+    the fewest deltas among equals (a retried push re-cut differently leaves
+    alternative paths; any complete path is the same history)."""
+    starts: dict[Cursor, list[Snapshot]] = defaultdict(list)
+    for d in deltas:
+        starts[d.cursor_from].append(d)
+    best: dict[Cursor, list[Snapshot]] = {start: []}
+    for cursor in sorted({start, *(d.cursor_from for d in deltas)}):
+        if cursor not in best:
+            continue  # unreachable from the base
+        for d in starts.get(cursor, ()):
+            path = best[cursor] + [d]
+            known = best.get(d.cursor_to)
+            if known is None or len(path) < len(known):
+                best[d.cursor_to] = path
+    return best[max(best)]

@@ -104,8 +104,8 @@ def check_signature_format(signature: str | None) -> None:
     if not signature:
         raise AuthenticationFailed("missing X-WeftKit-Signature", header="X-WeftKit-Signature")
     scheme, _, mac = signature.partition("=")
-    if scheme != SCHEME or len(mac) != 64 or any(c not in "0123456789abcdef" for c in mac):
-        raise AuthenticationFailed("X-WeftKit-Signature is not v1=<64 lowercase hex>",
+    if scheme != SCHEME or len(mac) != 64 or any(c not in "0123456789abcdefABCDEF" for c in mac):
+        raise AuthenticationFailed("X-WeftKit-Signature is not v1=<64 hex digits>",
                                    header="X-WeftKit-Signature")
 
 
@@ -128,9 +128,11 @@ def verify_mac(secret: str, request: SignedRequest) -> None:
     forms = [request.canonical()]
     if request.query == "":
         forms.append(request.canonical(with_question_mark=False))
+    # The seed says only <hex>: accept either case, compare lower-cased.
+    presented = SCHEME + "=" + request.signature.partition("=")[2].lower()
     ok = False
     for form in forms:
-        ok |= hmac.compare_digest(sign(secret, form), request.signature)
+        ok |= hmac.compare_digest(sign(secret, form), presented)
     if not ok:
         raise AuthenticationFailed("signature does not match the canonical string",
                                    header="X-WeftKit-Signature")

@@ -133,3 +133,20 @@ async def test_large_chain_streams_through_multipart(wkp):
     got = await wkp.restore()
     assert got.status == 200 and got.body == full
     assert got.headers["X-WeftKit-Checksum"] == sha(full)
+
+
+async def test_the_query_is_verified_as_sent_not_as_decoded(wkp):
+    """A client that percent-encodes its query signs the raw bytes it sent."""
+    import yarl
+    from emulator.protocol.signing import sign_request
+    await wkp.persist(b"F", "full", c(1), encoding=Encoding.NONE)
+    query = "tenant=%64efault&engine=relational&cursor=&latest=true"  # %64 is "d"
+    headers = {"X-WeftKit-Protocol": "v1", "X-WeftKit-Engine": "relational",
+               "X-WeftKit-Instance-Id": wkp.instance_id, "X-WeftKit-Timestamp": str(int(wkp.clock())),
+               "X-WeftKit-Request-Id": "raw-query-1"}
+    headers["X-WeftKit-Signature"] = sign_request(
+        SECRET, timestamp=headers["X-WeftKit-Timestamp"], request_id="raw-query-1",
+        method="GET", path="/restore", query=query)
+    url = yarl.URL(f"{wkp.endpoint}/restore?{query}", encoded=True)
+    async with wkp.session.get(url, headers=headers) as resp:
+        assert resp.status == 200 and await resp.read() == b"F"
