@@ -105,7 +105,8 @@ def run(args) -> int:
 
 async def _run(clauses, settings: Settings, args) -> int:
     width = report.id_width(c.id for c in clauses)
-    print(f"conformance: {len(clauses)} clauses against {settings.endpoint} "
+    count = f"{len(clauses)} clause{'' if len(clauses) == 1 else 's'}"
+    print(f"conformance: {count} against {settings.endpoint} "
           f"(tenant {settings.tenant}, engine {settings.engine})", file=sys.stderr, flush=True)
 
     def show(result):

@@ -56,6 +56,8 @@ async def persist(request):
     if (h.content_length or 0) > request.app[MAX_PAYLOAD]:
         return web.json_response({"error": "too large"}, status=413)
     body = await request.read()
+    if len(body) > request.app[MAX_PAYLOAD]:  # a chunked body declares no length
+        return web.json_response({"error": "too large"}, status=413)
     if not body or hashlib.sha256(body).hexdigest() != h.checksum:
         return web.json_response({"error": "checksum mismatch"}, status=400)
     chain = request.app[SNAPSHOTS].setdefault((h.tenant, h.engine, h.instance_id), {})

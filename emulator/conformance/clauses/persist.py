@@ -94,14 +94,16 @@ async def instance_slash(ctx):
                      _put(names.INSTANCE_ID, f"{ctx.instance_id}/nested"))
 
 
-async def _oversized(ctx):
-    """Push max-payload + 1 bytes, streamed (never held in memory), declared by Content-Length."""
+async def _oversized(ctx, *, declared: bool = True):
+    """Push max-payload + 1 bytes, streamed (never held in memory), its size declared
+    by Content-Length or, with declared=False, sent chunked."""
     size = ctx.settings.max_payload + 1
     digest, stream = oversized_body(size)
     lineage = ctx.lineage()
-    request = lineage.request("full", None, body_sha256=digest, content_length=size,
+    request = lineage.request("full", None, body_sha256=digest,
+                              content_length=size if declared else None,
                               cursor_from=None, cursor_to=lineage.next_cursor())
-    label = f"{describe_push(request)}, {size} bytes"
+    label = f"{describe_push(request)}, {size} bytes{'' if declared else ' chunked'}"
     try:
         return await ctx.client.send(request, stream(), label=label)
     except (aiohttp.ClientError, OSError) as exc:
@@ -131,6 +133,14 @@ async def too_large_names_limit(ctx):
         body = None
     if not isinstance(body, dict) or body.get("max_payload") != ctx.settings.max_payload:
         raise expect.failure(reply, f'JSON "max_payload": {limit}')
+
+
+@clause("persist.too-large-chunked.413", "a chunked push (no Content-Length) passing --max-payload "
+        "answers 413 and stores nothing", Level.EXTENSION)
+async def too_large_chunked(ctx):
+    reply = await _oversized(ctx, declared=False)
+    expect.status(reply, 413)
+    expect.nothing_stored(await ctx.restore(), reply.request_line)
 
 
 @clause("persist.cursor-gap.409", "a delta whose Cursor-From is not the stored head answers 409; "
