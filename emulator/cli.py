@@ -13,6 +13,8 @@ import sys
 COMMAND_MODULES = [
     "emulator.function.command",
     "emulator.conformance.command",
+    "emulator.supervisor.command",
+    "emulator.api.commands",
 ]
 
 

@@ -1,0 +1,169 @@
+"""`wkp-emu up`, `wkp-emu exec` and `wkp-emu init`."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from .config import ConfigFileError, EmulatorConfig, load_config
+from .console import Console
+from .starter import STARTER
+from .supervisor import ActionError, Supervisor
+
+DEFAULT_CONFIG = "wkp-emu.toml"
+
+
+def add_parser(subparsers) -> None:
+    up = subparsers.add_parser("up", help="start the whole stack in the foreground",
+                               description="Start S3 (moto), the WKP-1 function, discovery and "
+                               "a fleet of engines; Ctrl-C stops it as a platform would.")
+    _stack_options(up)
+    up.add_argument("--headless", action="store_true", default=None,
+                    help="log JSON event lines (the default without a terminal)")
+    up.set_defaults(func=run_up)
+    ex = subparsers.add_parser("exec", help="start the emulator, run a command, stop",
+                               description="Start the stack, run CMD with the endpoints in its "
+                               "environment, shut down, and exit with CMD's status.")
+    _stack_options(ex)
+    ex.add_argument("cmd", nargs=argparse_remainder(), metavar="-- CMD ...")
+    ex.set_defaults(func=run_exec)
+    init = subparsers.add_parser("init", help="write a commented starter wkp-emu.toml")
+    init.add_argument("path", nargs="?", default=DEFAULT_CONFIG)
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(func=run_init)
+
+
+def argparse_remainder():
+    import argparse
+    return argparse.REMAINDER
+
+
+def _stack_options(p) -> None:
+    p.add_argument("--config", metavar="FILE", help=f"configuration (default ./{DEFAULT_CONFIG} if present)")
+    p.add_argument("--state-dir", metavar="DIR", help="overrides emulator.state_dir")
+    p.add_argument("--port", type=int, metavar="PORT", help="control API port (overrides emulator.control_port)")
+    p.add_argument("--fresh", action="store_true", help="start with an empty store")
+
+
+def resolve_config(args) -> EmulatorConfig:
+    path = args.config or (DEFAULT_CONFIG if Path(DEFAULT_CONFIG).exists() else None)
+    if args.config and not Path(args.config).exists():
+        raise ConfigFileError("", f"no such file {args.config}", args.config)
+    config = load_config(path) if path else EmulatorConfig()
+    changes = {}
+    if args.state_dir:
+        changes["state_dir"] = args.state_dir
+    if args.port is not None:
+        changes["control_port"] = args.port
+    if getattr(args, "headless", None):
+        changes["headless"] = True
+    if changes:
+        import dataclasses
+        config = dataclasses.replace(config, **changes)
+    return config
+
+
+async def start_stack(config: EmulatorConfig, fresh: bool) -> tuple[Supervisor, web.AppRunner]:
+    from emulator.api.app import create_app
+    supervisor = Supervisor(config, Path(config.state_dir), fresh=fresh)
+    runner = None
+    try:
+        await supervisor.start()
+        runner = web.AppRunner(create_app(supervisor), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, config.control_host, config.control_port)
+        await site.start()
+        host, port = site._server.sockets[0].getsockname()[:2]
+        supervisor.write_state_file(f"http://{host}:{port}")
+    except BaseException:
+        await supervisor.stop()
+        if runner:
+            await runner.cleanup()
+        raise
+    supervisor.events.emit("emulator.ready", "emulator", **supervisor.describe())
+    return supervisor, runner
+
+
+async def _until_stopped(supervisor: Supervisor) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(supervisor.stop()))
+    await supervisor.stopped.wait()
+
+
+async def _up(config: EmulatorConfig, fresh: bool) -> int:
+    headless = config.headless if config.headless is not None else not sys.stdout.isatty()
+    console = Console(headless=headless)
+    supervisor, runner = await start_stack(config, fresh)
+    console.ready(supervisor)
+    printer = asyncio.create_task(console.follow(supervisor.events))
+    await _until_stopped(supervisor)
+    await runner.cleanup()
+    printer.cancel()
+    await asyncio.gather(printer, return_exceptions=True)
+    console.stopped()
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"wkp-emu: {message}", file=sys.stderr)
+    return 2
+
+
+def run_up(args) -> int:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        return asyncio.run(_up(resolve_config(args), args.fresh))
+    except (ConfigFileError, ActionError, OSError) as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _exec(config: EmulatorConfig, fresh: bool, cmd: list[str]) -> int:
+    supervisor, runner = await start_stack(config, fresh)
+    d = supervisor.describe()
+    env = dict(os.environ, WKP_EMU_CONTROL=d["control"], WKP_EMU_STATE_DIR=d["state_dir"],
+               WEFTKIT_PERSIST_ENDPOINT=d["function"], WEFTKIT_PERSIST_SECRET=d["secret"],
+               AWS_ENDPOINT_URL_S3=d["s3_endpoint"], WKP_EMU_S3_ENDPOINT=d["s3_endpoint"],
+               WKP_EMU_BUCKET=d["bucket"], AWS_ACCESS_KEY_ID="wkp-emu",
+               AWS_SECRET_ACCESS_KEY="wkp-emu", AWS_DEFAULT_REGION="us-east-1")
+    if d["discovery"]:
+        env["WKP_EMU_DISCOVERY"] = d["discovery"]
+    try:
+        process = await asyncio.create_subprocess_exec(*cmd, env=env)
+        code = await process.wait()
+    except FileNotFoundError:
+        code = 127
+        print(f"wkp-emu exec: command not found: {cmd[0]}", file=sys.stderr)
+    finally:
+        await supervisor.stop()
+        await runner.cleanup()
+    return code
+
+
+def run_exec(args) -> int:
+    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if not cmd:
+        return _fail("exec needs a command: wkp-emu exec -- CMD ...")
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    try:
+        return asyncio.run(_exec(resolve_config(args), args.fresh, cmd))
+    except (ConfigFileError, ActionError, OSError) as exc:
+        return _fail(str(exc))
+
+
+def run_init(args) -> int:
+    path = Path(args.path)
+    if path.exists() and not args.force:
+        return _fail(f"{path} exists; use --force to overwrite it")
+    path.write_text(STARTER)
+    print(f"wrote {path}")
+    return 0

@@ -1,0 +1,59 @@
+"""Pods: one run of an engine process in a slot, with its volume and log."""
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .fleet import Slot
+from .processes import Child
+
+
+@dataclass
+class Pod:
+    slot: Slot
+    generation: int          # how many pods this slot has had (1 = the first)
+    volume: Path
+    log_path: Path
+    state: str = "starting"  # starting | running | stopping | stopped | crashed | killed | failed
+    child: Child | None = None
+    started_at: float = field(default_factory=time.time)
+    status: dict = field(default_factory=dict)  # the engine's last GET /status
+    exit_code: int | None = None
+    expected_exit: bool = False  # set before we stop or kill it on purpose
+
+    @property
+    def name(self) -> str:
+        return self.slot.name
+
+    @property
+    def pid(self) -> int | None:
+        return self.child.pid if self.child else None
+
+    @property
+    def port(self) -> int | None:
+        return self.child.ready.get("port") if self.child else None
+
+    @property
+    def instance_id(self) -> str:
+        return self.status.get("instance_id") or (self.child.ready.get("instance_id", "") if self.child else "")
+
+    def to_json(self) -> dict:
+        s = self.status
+        return {
+            "name": self.name, "kind": self.slot.kind, "slot": self.slot.index,
+            "generation": self.generation, "state": self.state, "pid": self.pid, "port": self.port,
+            "instance_id": self.instance_id, "volume": str(self.volume), "log": str(self.log_path),
+            "started_at": self.started_at, "exit_code": self.exit_code,
+            "cursor": s.get("cursor"), "lsn": s.get("lsn"), "durable_lsn": s.get("durable_lsn"),
+            "last_push": s.get("last_push"), "buffered_bytes": s.get("buffered_bytes"),
+            "boot": s.get("boot"), "discovery": s.get("discovery"), "mode": s.get("mode"),
+        }
+
+
+def prepare_volume(volume: Path, *, wipe: bool) -> None:
+    """An empty volume for a new pod on Fargate/Cloud Run; the same one with a PVC."""
+    if wipe and volume.exists():
+        shutil.rmtree(volume)
+    volume.mkdir(parents=True, exist_ok=True)

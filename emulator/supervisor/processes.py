@@ -1,0 +1,121 @@
+"""Running the emulator's child processes: start, wait for the ready line, stop.
+
+Every child (engine, discovery) prints one JSON line on stdout when ready; the
+rest of its stdout and all its stderr go to its log file. Children are tied to
+the supervisor's life with PR_SET_PDEATHSIG on Linux, so a supervisor killed
+with SIGKILL leaves no orphan holding a port; and a state file lists their
+pids so that the next `up` can clean up after a crash of the whole machine
+session.
+"""
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import json
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+WKP_EMU = [sys.executable, "-m", "emulator.cli"]
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+class ChildFailed(RuntimeError):
+    pass
+
+
+@dataclass
+class Child:
+    name: str
+    process: asyncio.subprocess.Process
+    ready: dict
+    log_path: Path
+    _drain: asyncio.Task | None = field(default=None, repr=False)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def running(self) -> bool:
+        return self.process.returncode is None
+
+    async def wait(self) -> int:
+        code = await self.process.wait()
+        if self._drain:
+            await asyncio.gather(self._drain, return_exceptions=True)
+        return code
+
+    async def stop(self, grace_s: float) -> int:
+        """SIGTERM, then SIGKILL after `grace_s`: what a platform does to a pod."""
+        if self.running:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(self.wait(), grace_s)
+        except asyncio.TimeoutError:
+            return await self.kill()
+
+    async def kill(self) -> int:
+        if self.running:
+            self.process.kill()
+        return await self.wait()
+
+
+async def _copy(stream: asyncio.StreamReader, path: Path) -> None:
+    with path.open("ab") as log:
+        while chunk := await stream.read(65536):
+            log.write(chunk)
+            log.flush()
+
+
+async def start_child(name: str, args: list[str], *, env: dict, log_path: Path,
+                      timeout_s: float = 60.0, cwd: str | None = None) -> Child:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as err:
+        process = await asyncio.create_subprocess_exec(
+            *WKP_EMU, *args, stdout=asyncio.subprocess.PIPE, stderr=err, env=env, cwd=cwd,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+    try:
+        line = await asyncio.wait_for(process.stdout.readline(), timeout_s)
+    except asyncio.TimeoutError:
+        process.kill()
+        await process.wait()
+        raise ChildFailed(f"{name} was not ready within {timeout_s:.0f}s; see {log_path}") from None
+    if not line:
+        code = await process.wait()
+        tail = _tail(log_path)
+        raise ChildFailed(f"{name} exited with {code} before it was ready: {tail}")
+    try:
+        ready = json.loads(line)
+    except json.JSONDecodeError:
+        process.kill()
+        await process.wait()
+        raise ChildFailed(f"{name} printed {line[:200]!r} instead of its JSON ready line") from None
+    drain = asyncio.create_task(_copy(process.stdout, log_path))
+    return Child(name, process, ready, log_path, drain)
+
+
+def _tail(path: Path, lines: int = 5) -> str:
+    try:
+        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def child_env(extra: dict[str, str]) -> dict[str, str]:
+    """The supervisor's environment minus anything that would leak into a pod."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("WEFTKIT_", "AWS_"))}
+    repo = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = repo + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.update(extra)
+    return env

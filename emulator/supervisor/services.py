@@ -1,0 +1,96 @@
+"""The fixed services of the stack: the S3 store, the WKP-1 function, discovery.
+
+Each starts, reports its endpoint, and stops; the supervisor orders them
+(store, function, discovery up; the reverse down) and owns nothing else here.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from emulator.function.config import FunctionConfig
+from emulator.function.keys import FAULTS, METRICS, STORE
+from emulator.function.runner import RunningFunction, start_function
+from emulator.protocol.function_rules import Limits
+from emulator.store.moto_server import EmbeddedS3
+
+from .config import EmulatorConfig
+from .processes import Child, child_env, start_child
+
+log = logging.getLogger("wkp.supervisor")
+
+
+@dataclass
+class Services:
+    config: EmulatorConfig
+    state_dir: Path
+    secret: str
+    s3: EmbeddedS3 | None = None
+    s3_endpoint: str = ""
+    function: RunningFunction | None = None
+    discovery: Child | None = None
+
+    @property
+    def function_endpoint(self) -> str:
+        return self.function.endpoint if self.function else ""
+
+    @property
+    def store(self):
+        """The function's store (with injected store faults applied)."""
+        return self.function.runner.app[STORE]
+
+    @property
+    def faults(self):
+        return self.function.runner.app[FAULTS]
+
+    @property
+    def metrics(self):
+        return self.function.runner.app[METRICS]
+
+    @property
+    def discovery_api(self) -> str | None:
+        return self.discovery.ready.get("api") if self.discovery else None
+
+    def start_store(self) -> None:
+        if self.config.store_endpoint:
+            self.s3_endpoint = self.config.store_endpoint
+        else:
+            self.s3 = EmbeddedS3("127.0.0.1", self.config.store_port).start()
+            self.s3_endpoint = self.s3.endpoint
+
+    async def start_function(self) -> None:
+        cfg = self.config
+        fn_config = FunctionConfig(
+            secret=self.secret, s3_endpoint=self.s3_endpoint, bucket=cfg.bucket,
+            limits=Limits(max_payload=cfg.max_payload, max_inflight=cfg.max_inflight),
+            async_storage=cfg.async_storage)
+        self.function = await start_function(fn_config, "127.0.0.1", cfg.function_port)
+
+    async def start_discovery(self) -> None:
+        if not self.config.discovery:
+            return
+        path = self.state_dir / "discovery.toml"
+        path.write_text(discovery_toml(self.config))
+        self.discovery = await start_child(
+            "discovery", ["discovery", "--config", str(path)], env=child_env({}),
+            log_path=self.state_dir / "logs" / "discovery.log")
+
+    async def stop(self) -> None:
+        if self.discovery is not None:
+            await self.discovery.stop(10)
+        if self.function is not None:
+            await self.function.runner.cleanup()
+        if self.s3 is not None:
+            self.s3.stop()
+
+
+def discovery_toml(cfg: EmulatorConfig) -> str:
+    return (
+        "[discovery]\n"
+        f'node_id = "discovery-1"\n'
+        f'bind = "127.0.0.1:{cfg.discovery_udp_port}"\n'
+        f'api = "127.0.0.1:{cfg.discovery_api_port}"\n'
+        "seeds = []\n"
+        f"gossip_interval_ms = {cfg.gossip_interval_ms}\n"
+        f"suspicion_timeout_ms = {cfg.suspicion_timeout_ms}\n")
