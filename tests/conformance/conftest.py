@@ -73,6 +73,16 @@ def our_function(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def our_async_function(tmp_path_factory):
+    """--async: answers 202 once a push is verified, stores in the background."""
+    served = serve(WKP_EMU + ["function", "--host", "127.0.0.1", "--port", "0", "--secret", SECRET,
+                              "--max-payload", str(MAX_PAYLOAD), "--async"],
+                   tmp_path_factory.mktemp("fn-async") / "function.stderr")
+    yield served
+    assert served.stop() == 0
+
+
+@pytest.fixture(scope="module")
 def broken_function(tmp_path_factory):
     served = serve([sys.executable, "-m", "tests.conformance.broken_function",
                     "--max-payload", str(MAX_PAYLOAD)],
