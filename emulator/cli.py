@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "emulator.conformance.command",
     "emulator.supervisor.command",
     "emulator.api.commands",
+    "engines_fake.command",
 ]
 
 

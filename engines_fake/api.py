@@ -1,0 +1,119 @@
+"""The engine's data API (aiohttp): records, status, the write ledger.
+
+    PUT    /records/{key}   body = value    -> 200 {"lsn": n}   (503 while restoring/stopping)
+    GET    /records/{key}                   -> 200 value, X-Engine-Lsn: lsn of its last write
+    DELETE /records/{key}                   -> 200 {"lsn": n}, 404 if absent
+    GET    /records?prefix=P                -> {"keys": [...], "count": n}
+    GET    /digest                          -> {"digest", "count", "lsn"} (compare whole states)
+    GET    /status                          -> kind, instance_id, mode, cursor, lsn, durable_lsn, ...
+    GET    /ledger                          -> {"entries": [...], "recovery": {...}}
+    GET    /recovery                        -> what the last boot recovered (and lost)
+    POST   /admin/push                      -> 202: start a push round now (demos, tests)
+
+Handlers only parse and translate; the engine (driver.py) decides, and its
+WriteRefused carries the status to answer.
+"""
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+ENGINE = web.AppKey("engine", object)
+KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
+MAX_VALUE = 16 * 1024 * 1024
+
+
+class WriteRefused(Exception):
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def _key(request: web.Request) -> str:
+    key = request.match_info["key"]
+    if not KEY.fullmatch(key):
+        raise web.HTTPBadRequest(text=f"key {key!r} must match {KEY.pattern}")
+    return key
+
+
+def _refused(exc: WriteRefused) -> web.Response:
+    return web.json_response({"error": exc.reason}, status=exc.status)
+
+
+async def put_record(request: web.Request) -> web.Response:
+    engine, key = request.app[ENGINE], _key(request)
+    value = await request.read()
+    try:
+        lsn = engine.write(key, value)
+    except WriteRefused as exc:
+        return _refused(exc)
+    return web.json_response({"key": key, "lsn": lsn})
+
+
+async def get_record(request: web.Request) -> web.Response:
+    engine, key = request.app[ENGINE], _key(request)
+    found = engine.volume.records.get(key)
+    if found is None:
+        return web.json_response({"error": f"no record {key!r}"}, status=404)
+    lsn, value = found
+    return web.Response(body=value, content_type="application/octet-stream",
+                        headers={"X-Engine-Lsn": str(lsn)})
+
+
+async def delete_record(request: web.Request) -> web.Response:
+    engine, key = request.app[ENGINE], _key(request)
+    if key not in engine.volume.records:
+        return web.json_response({"error": f"no record {key!r}"}, status=404)
+    try:
+        lsn = engine.write(key, None)
+    except WriteRefused as exc:
+        return _refused(exc)
+    return web.json_response({"key": key, "lsn": lsn, "deleted": True})
+
+
+async def list_records(request: web.Request) -> web.Response:
+    keys = request.app[ENGINE].volume.records.keys(request.query.get("prefix", ""))
+    return web.json_response({"keys": keys, "count": len(keys)})
+
+
+async def digest(request: web.Request) -> web.Response:
+    volume = request.app[ENGINE].volume
+    return web.json_response({"digest": volume.records.digest(), "count": len(volume.records),
+                              "lsn": volume.lsn})
+
+
+async def status(request: web.Request) -> web.Response:
+    return web.json_response(request.app[ENGINE].status())
+
+
+async def ledger(request: web.Request) -> web.Response:
+    engine = request.app[ENGINE]
+    return web.json_response({"entries": engine.volume.read_ledger(), "recovery": engine.recovery})
+
+
+async def recovery(request: web.Request) -> web.Response:
+    return web.json_response(request.app[ENGINE].recovery)
+
+
+async def push_now(request: web.Request) -> web.Response:
+    try:
+        request.app[ENGINE].push_now()
+    except WriteRefused as exc:
+        return _refused(exc)
+    return web.json_response({"requested": True}, status=202)
+
+
+def create_app(engine) -> web.Application:
+    app = web.Application(client_max_size=MAX_VALUE)
+    app[ENGINE] = engine
+    app.router.add_put("/records/{key}", put_record)
+    app.router.add_get("/records/{key}", get_record)
+    app.router.add_delete("/records/{key}", delete_record)
+    app.router.add_get("/records", list_records)
+    app.router.add_get("/digest", digest)
+    app.router.add_get("/status", status)
+    app.router.add_get("/ledger", ledger)
+    app.router.add_get("/recovery", recovery)
+    app.router.add_post("/admin/push", push_now)
+    return app
