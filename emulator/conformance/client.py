@@ -19,6 +19,7 @@ from emulator.protocol.signed_requests import OutgoingRequest
 
 MAX_REPLY_BYTES = 64 * 1024 * 1024  # conformance bodies are small; a runaway reply is a failure
 SNIPPET = 160
+USER_AGENT = "wkp-emu-conformance/0.1"
 
 
 class ReplyTooLarge(Exception):
@@ -63,9 +64,13 @@ class Reply:
 
 
 def open_session(timeout_s: float) -> aiohttp.ClientSession:
-    """One session per run. auto_decompress=False: a gzip restore must arrive as sent."""
+    """One session per run. auto_decompress=False: a gzip restore must arrive as sent.
+    No Accept-Encoding is sent (engines send none), so no proxy in front of the function
+    adds a transport coding on top of the WKP-1 one; the User-Agent finds the kit in logs."""
     timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(timeout_s, 10))
-    return aiohttp.ClientSession(auto_decompress=False, timeout=timeout)
+    return aiohttp.ClientSession(auto_decompress=False, timeout=timeout,
+                                 skip_auto_headers=("Accept-Encoding",),
+                                 headers={"User-Agent": USER_AGENT})
 
 
 class WkpClient:
@@ -86,8 +91,7 @@ class WkpClient:
         """Send `request` (its headers, or `headers` when given) and read the whole reply."""
         sent = dict(request.headers if headers is None else headers)
         async with self._session.request(request.method, self.url(request.target),
-                                         headers=sent, data=body, allow_redirects=False,
-                                         skip_auto_headers=("Content-Type",)) as resp:
+                                         headers=sent, data=body, allow_redirects=False) as resp:
             payload = await _read_capped(resp)
             return Reply(request.method, request.target, resp.status,
                          CIMultiDictProxy(CIMultiDict(resp.headers)), payload, label)

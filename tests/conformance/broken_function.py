@@ -25,7 +25,7 @@ import time
 
 from aiohttp import web
 
-from emulator.protocol.errors import AuthenticationFailed, ProtocolError
+from emulator.protocol.errors import ProtocolError
 from emulator.protocol.headers import HealthHeaders, PersistHeaders, RestoreHeaders, RestoreQuery
 from emulator.protocol.signing import check_freshness
 

@@ -99,3 +99,4 @@ def test_bad_arguments_name_the_option():
     assert done.returncode == 2 and "no clause matches" in done.stderr
     done = run_kit("http://127.0.0.1:9", "--max-payload", "lots")
     assert done.returncode == 2 and "--max-payload" in done.stderr
+
