@@ -90,11 +90,12 @@ def spawn(argv: list[str], *, env: dict, stderr_path: Path, timeout: float = 30)
             break
     selector.close()
     if not line.endswith(b"\n"):
-        if popen.poll() is None:
+        try:  # stdout closed or time is up: it exited, or is about to, or hangs
+            popen.wait(max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
             popen.kill()
             popen.wait(5)
             raise AssertionError(f"{argv} never became ready:\n{stderr_path.read_text()}")
-        popen.wait(5)
         return Proc(popen, None, stderr_path)
     return Proc(popen, json.loads(line.splitlines()[0]), stderr_path)
 
