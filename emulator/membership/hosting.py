@@ -49,7 +49,7 @@ class HostedMembers:
         last = self.heartbeats.get(node_id)
         member = self._mine(node_id)
         return (last is not None and member is not None and member.status is not Status.LEFT
-                and now - last < self._timeout)
+                and now < last + self._timeout)
 
     def deadlines(self) -> list[float]:
         table = self.core.table
@@ -116,7 +116,7 @@ class HostedMembers:
             member = self._mine(node_id)
             if member is None or member.status is Status.LEFT:
                 del self.heartbeats[node_id]
-            elif member.status is Status.ALIVE and now - last >= self._timeout:
+            elif member.status is Status.ALIVE and now >= last + self._timeout:
                 self.core.record(member.with_status(Status.SUSPECT), now, effects)
 
     def reassert_all(self, now: float, effects: list[Effect]) -> None:
