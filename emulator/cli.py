@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "emulator.supervisor.command",
     "emulator.api.commands",
     "engines_fake.command",
+    "emulator.discovery.command",
 ]
 
 
