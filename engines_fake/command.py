@@ -52,7 +52,9 @@ def run(args) -> int:
         env["WEFTKIT_ENGINE_WITNESS_DIR"] = args.witness_dir
     try:
         config = parse_engine_config(env)
-    except ConfigError as exc:
+        from . import membership
+        membership.check(env)
+    except (ConfigError, ValueError) as exc:
         print(f"wkp-emu engine: invalid configuration: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
     from .driver import Engine  # heavy imports only once the config is valid

@@ -64,7 +64,7 @@ class Engine:
         self._timer: asyncio.TimerHandle | None = None
         self._exit: asyncio.Future | None = None
         self._runner: web.AppRunner | None = None
-        self._side_tasks: list = []
+        self._syncer = self._joining = self._leaving = None
         self._membership = None
         self._workload: asyncio.Task | None = None
         self._generated = False
@@ -86,7 +86,7 @@ class Engine:
             await self._connect()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, lambda: self.feed(Sigterm(self.clock())))
-            self._side_tasks.append(asyncio.create_task(self._sync_wal()))
+            self._syncer = asyncio.create_task(self._sync_wal())
             persisted = self.volume.load_state()
             durable = persisted.durable.seq if persisted.durable else 0
             self.feed(Booted(self.clock(), self.volume.empty, self.volume.lsn, persisted,
@@ -122,11 +122,16 @@ class Engine:
         if self._timer:
             self._timer.cancel()
         self._stop_workload()
-        if self._membership is not None:
-            await self._membership.stop()
-        for task in [*self._tasks, *self._side_tasks]:
+        background = [t for t in (self._syncer, self._joining) if t is not None]
+        for task in background:
             task.cancel()
-        await asyncio.gather(*self._tasks, *self._side_tasks, return_exceptions=True)
+        await asyncio.gather(*background, return_exceptions=True)
+        if self._leaving is not None:  # a leave started at SIGTERM is let finish
+            await asyncio.gather(self._leaving, return_exceptions=True)
+        await self._leave()  # in case the engine stops without SIGTERM
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.transport:
             await self.transport.close()
         if self.sidecar:
@@ -221,7 +226,14 @@ class Engine:
                  "sidecar": self.sidecar.describe() if self.sidecar else None}
         print(json.dumps(ready), flush=True)
         self._workload = workload.start(self)
-        self._membership = membership.start(self.env, ready)
+        self._joining = asyncio.create_task(self._join(ready))
+
+    async def _join(self, ready: dict) -> None:
+        self._membership = await membership.join(self.env, ready)
+
+    async def _leave(self) -> None:
+        presence, self._membership = self._membership, None
+        await membership.leave(presence)
 
     def _restore(self, e: Restore) -> None:
         async def run():
@@ -297,6 +309,8 @@ class Engine:
     def _stop_writes(self, e: StopWrites) -> None:
         self.accepting = False
         self._stop_workload()
+        # out of the fleet first, so nothing routes writes to an engine that refuses them
+        self._leaving = asyncio.create_task(self._leave())
 
     def _stop_workload(self) -> None:
         if self._workload is not None:

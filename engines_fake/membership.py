@@ -1,29 +1,37 @@
-"""The hook for discovery registration (the discovery issue fills it in).
+"""Discovery registration: the engine as a member of the fleet (optional).
 
-When WEFTKIT_DISCOVERY_URL is set, the engine starts a membership participant
-once it serves and stops it on exit: register with the ready-line facts (kind,
-instance_id, port, ...), heartbeat, leave. The participant comes from
-emulator.discovery.client; until that module provides `participant(url, info)`
-returning an object with `async stop()`, the engine logs that discovery is
-unavailable and runs without it. Nothing else in the engine depends on it.
+With WEFTKIT_DISCOVERY_URL set (see emulator/discovery/client.py for the
+WEFTKIT_DISCOVERY_* variables), the engine registers once it serves - node id
+= its instance id, type = its kind, protocol "http" (the data API), endpoint
+127.0.0.1:PORT, group = its kind - heartbeats through the discovery client's
+Presence, and leaves when it stops taking writes (SIGTERM), before its final
+flush, so that nothing routes new writes to an engine that would refuse them.
+Without the variable nothing happens. Engines never speak SWIM themselves.
 """
 from __future__ import annotations
 
 import logging
 
 log = logging.getLogger("wkp.engine.membership")
-DISCOVERY_URL = "WEFTKIT_DISCOVERY_URL"
 
 
-def start(env: dict, info: dict):
-    url = env.get(DISCOVERY_URL)
-    if not url:
-        return None
-    try:
-        from emulator.discovery import client
-        factory = client.participant
-    except (ImportError, AttributeError):
-        log.warning("%s is set but emulator.discovery.client.participant is not available; "
-                    "running without discovery", DISCOVERY_URL)
-        return None
-    return factory(url, info)
+def check(env: dict) -> None:
+    """Validate the WEFTKIT_DISCOVERY_* settings at boot (ValueError naming the variable)."""
+    from emulator.discovery.client import ClientSettings
+    ClientSettings.from_env(env)
+
+
+async def join(env: dict, ready: dict):
+    """A started Presence, or None when discovery is not configured."""
+    from emulator.discovery.client import Presence
+    presence = Presence.from_env(node_id=ready["instance_id"], type=ready["kind"], protocol="http",
+                                 endpoint=f"127.0.0.1:{ready['port']}", groups=(ready["kind"],),
+                                 environ=env)
+    if presence is not None:
+        await presence.start()
+    return presence
+
+
+async def leave(presence) -> None:
+    if presence is not None:
+        await presence.stop(leave=True)
