@@ -1,4 +1,5 @@
-"""The optional built-in workload generator (WEFTKIT_ENGINE_WORKLOAD_RATE > 0).
+"""The optional built-in workload generator (WEFTKIT_ENGINE_WORKLOAD_RATE > 0, or
+`auto` for the kind's typical rate: inmemory 500/s, filestore 1/s, ...).
 
 Writes the kind's typical values (kinds.py) to random keys of the kind's key
 space at a steady rate, through the same write path as the data API, so the
@@ -19,7 +20,7 @@ async def _generate(engine) -> None:
     cfg, prof = engine.config.workload, engine.profile
     rng = random.Random(cfg.seed)
     keys = cfg.keys or prof.default_keys
-    interval = 1.0 / cfg.rate
+    interval = 1.0 / rate_of(engine)
     loop = asyncio.get_running_loop()
     due, i = loop.time(), 0
     while True:
@@ -32,9 +33,14 @@ async def _generate(engine) -> None:
             return
 
 
+def rate_of(engine) -> float:
+    cfg = engine.config.workload
+    return engine.profile.default_rate if cfg.auto else cfg.rate
+
+
 def start(engine) -> asyncio.Task | None:
     """The generator task, or None when the rate is 0 (the default)."""
-    if engine.config.workload.rate <= 0:
+    if rate_of(engine) <= 0:
         return None
-    log.info("workload: %.1f writes/s of %s", engine.config.workload.rate, engine.profile.shape)
+    log.info("workload: %.1f writes/s of %s", rate_of(engine), engine.profile.shape)
     return asyncio.create_task(_generate(engine))

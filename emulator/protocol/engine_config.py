@@ -53,6 +53,7 @@ class ConfigError(ValueError):
 class WorkloadConfig:
     """The optional built-in write generator (off when rate is 0)."""
     rate: float = 0.0           # writes per second
+    auto: bool = False          # WORKLOAD_RATE=auto: the kind's typical rate
     keys: int = 0               # key space; 0 = the kind's default
     seed: int | None = None
 
@@ -168,8 +169,11 @@ def _schedule(env) -> Schedule:
 
 
 def _workload(env) -> WorkloadConfig:
+    auto = (_raw(env, E + "WORKLOAD_RATE") or "").lower() == "auto"
     return WorkloadConfig(
-        rate=_number(env, E + "WORKLOAD_RATE", 0.0, kind=float, maximum=100000, what="rate"),
+        rate=0.0 if auto else _number(env, E + "WORKLOAD_RATE", 0.0, kind=float, maximum=100000,
+                                      what="rate (writes per second, or auto)"),
+        auto=auto,
         keys=_number(env, E + "WORKLOAD_KEYS", 0, maximum=10**9, what="whole number"),
         seed=_number(env, E + "WORKLOAD_SEED", None, what="whole number"))
 

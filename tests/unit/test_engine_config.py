@@ -43,6 +43,11 @@ def test_every_variable_is_read():
     assert cfg.workload.rate == 20
 
 
+def test_workload_rate_auto_means_the_kinds_rate():
+    cfg = parse_engine_config({"WEFTKIT_ENGINE_WORKLOAD_RATE": "AUTO"})
+    assert cfg.workload.auto and cfg.workload.rate == 0
+
+
 def test_compression_none_and_loopback_http():
     cfg = parse_engine_config(dict(SERVERLESS, WEFTKIT_PERSIST_COMPRESSION="none",
                                    WEFTKIT_PERSIST_ENDPOINT="http://127.0.0.1:8787/"))
