@@ -30,7 +30,7 @@ def status_table(health: dict, info: dict, engines: list[dict]) -> str:
                      _cell(e.get("instance_id")), _cell(e.get("cursor")),
                      f"{_cell(e.get('lsn'))}/{_cell(e.get('durable_lsn'))}",
                      f"{_cell(push.get('kind'))} {_cell(push.get('status'))}",
-                     _cell(e.get("buffered_bytes")), _cell(boot.get("kind") if isinstance(boot, dict) else boot),
+                     _cell(e.get("buffered_bytes")), _cell(boot.get("how") if isinstance(boot, dict) else boot),
                      _cell(e.get("discovery"))])
     return head + _grid(["ENGINE", "STATE", "PID", "PORT", "INSTANCE", "CURSOR", "LSN/DURABLE",
                          "LAST PUSH", "BUFFERED", "BOOT", "DISCOVERY"], rows)

@@ -48,6 +48,9 @@ class InstanceState:
     last: Stored | None = None
     digest: ChainDigest | None = None
     loaded: bool = False
+    # 202 pushes acknowledged but still uploading: part of the chain already,
+    # though a listing cannot show them yet
+    pending: dict[str, StoredObject] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def existing(self, key: str) -> Stored | None:
@@ -60,7 +63,7 @@ class InstanceState:
             filter(None, (self.head, obj.cursor_to)))
 
     def forget(self) -> None:
-        """Drop everything but the lock: the next use relists."""
+        """Drop everything but the lock and pending uploads: the next use relists."""
         self.objects, self.head, self.last, self.digest, self.loaded = {}, None, None, None, False
 
 
@@ -89,11 +92,14 @@ class Chains:
         if state.loaded and not refresh:
             return state
         digest = state.digest
+        # Taken before listing: an upload that lands while we list is then in one or the other.
+        pending = dict(state.pending)
         state.forget()
         for info in await store.list(state.prefix):
             obj = layout.parse_key(info.key, info.size, info.etag, info.last_modified)
             if obj is not None:
                 state.objects[obj.key] = obj
+        state.objects.update(pending)
         state.head = chain_head(state.objects.values())
         state.digest = digest  # still valid if its ETags still match the chain
         state.loaded = True

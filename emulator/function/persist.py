@@ -101,6 +101,7 @@ async def _store(app, state, h, key, body: PersistBody) -> Stored:
     if cfg.async_storage:
         spool = await _spool(body)
         etag = None
+        state.pending[key] = layout.parse_key(key, body.length, "", float(stored_at))
         task = asyncio.create_task(_upload_later(app, state, key, spool, meta))
         app[BACKGROUND].add(task)
         task.add_done_callback(app[BACKGROUND].discard)
@@ -148,11 +149,13 @@ async def _upload_later(app, state, key, path, meta) -> None:
         for attempt in range(5):
             try:
                 await store.put_stream(key, _file_chunks(path), meta)
+                state.pending.pop(key, None)
                 return
             except Exception as exc:  # keep trying: the engine was told "accepted"
                 log.warning("async upload of %s failed (attempt %d): %s", key, attempt + 1, exc)
                 await asyncio.sleep(min(2 ** attempt, 10))
         log.error("async upload of %s abandoned after 5 attempts", key)
+        state.pending.pop(key, None)
         state.forget()
     finally:
         os.unlink(path)

@@ -73,10 +73,14 @@ def full_frames(kind: str, epoch: int, lsn: int, items: Iterable[Record]):
 
 
 def delta_frames(from_lsn: int, to_lsn: int, records: Iterable[Record]):
-    records = list(records)
-    yield frame(DELTA, _U64X3.pack(from_lsn, to_lsn, len(records)))
-    for rec in records:
-        yield record_frame(rec)
+    return delta_from_wal(from_lsn, to_lsn, [record_frame(rec) for rec in records])
+
+
+def delta_from_wal(from_lsn: int, to_lsn: int, wal_frames: list[bytes]):
+    """A delta around record frames exactly as the WAL holds them: the WAL's
+    bytes ship as they are, nothing is decoded or re-encoded."""
+    yield frame(DELTA, _U64X3.pack(from_lsn, to_lsn, len(wal_frames)))
+    yield b"".join(wal_frames)
     yield frame(DELTA_END, _U64.pack(to_lsn))
 
 

@@ -43,6 +43,16 @@ class PayloadTooLarge(ProtocolError):
     """413: over the function's limit; engines split and retry."""
     status_hint = 413
 
+    def __init__(self, reason: str, *, max_payload: int | None = None, **kwargs):
+        super().__init__(reason, **kwargs)
+        self.max_payload = max_payload
+
+    def to_json(self) -> dict:
+        body = super().to_json()
+        if self.max_payload is not None:
+            body["max_payload"] = self.max_payload
+        return body
+
 
 class Throttled(ProtocolError):
     """429: over the concurrency limit; engines honour Retry-After."""

@@ -62,7 +62,7 @@ def check_concurrency(inflight: int, limits: Limits) -> None:
 
 def too_large(size: int, limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"payload of {size} bytes exceeds the {limit}-byte limit; split it",
-                           headers={names.MAX_PAYLOAD: str(limit)})
+                           max_payload=limit, headers={names.MAX_PAYLOAD: str(limit)})
 
 
 def check_body(h: PersistHeaders, *, secret: str, path: str, query: str,

@@ -7,9 +7,11 @@ def status_events(previous: dict, current: dict) -> list[tuple[str, dict]]:
     out: list[tuple[str, dict]] = []
     if not previous:
         boot = current.get("boot") or {}
-        if isinstance(boot, dict) and boot.get("kind") == "restored":
+        if isinstance(boot, dict) and boot.get("how") == "restored":
+            recovery = current.get("recovery") or {}
             out.append(("engine.restored", {"cursor": boot.get("cursor"),
-                                            "records": boot.get("records"),
+                                            "records": recovery.get("records"),
+                                            "lsn": recovery.get("lsn"),
                                             "lineage": boot.get("lineage")}))
     before, after = previous.get("last_push") or {}, current.get("last_push") or {}
     if after and after != before:

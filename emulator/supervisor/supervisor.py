@@ -78,7 +78,10 @@ class Supervisor:
         if self.services.discovery:
             self.events.emit("service.started", "discovery", api=self.services.discovery_api)
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
-        await asyncio.gather(*(self._start_pod(slot, 1) for slot in initial_slots(self.config)))
+        # New pods, as after a cluster restart: on Fargate/Cloud Run their volumes are empty
+        # and the engines restore from the store; with PVCs ("keep") the volumes stay.
+        wipe = self.config.platform.recycle_volume == "empty"
+        await asyncio.gather(*(self._start_pod(slot, 1, wipe=wipe) for slot in initial_slots(self.config)))
         self._spawn(self._poll_forever())
 
     def _kept_secret(self) -> str:

@@ -14,10 +14,7 @@ from .conftest import SECRET, run_kit
 SKIPPED_BY_DESIGN = {"restore.chain-gap.409"}
 # Discrepancies of our function against docs/protocol-decisions.md, found by the kit.
 # strict: when the function is fixed, the xfail turns red and this entry goes.
-KNOWN_DISCREPANCIES = {
-    "persist.too-large.names-limit":
-        "the function's 413 JSON has no max_payload (decisions: '413 and split pushes')",
-}
+KNOWN_DISCREPANCIES: dict[str, str] = {}
 CLAUSE_IDS = [c.id for c in registry.all_clauses()]
 
 
@@ -54,11 +51,10 @@ def test_the_run_covers_every_clause_and_exits_by_its_results(kit_report):
 
 def test_an_async_function_passes_too(our_async_function):
     """202 is as good as 200: the kit waits (bounded) for acknowledged pushes to land.
-    persist.full-behind-head.409 is left out: with --async, a full behind a head that was
-    acknowledged (202) but not yet uploaded is sometimes accepted, because a refusal re-lists
-    the bucket and so drops the in-flight head (reported to the function's owner)."""
+    full-behind-head is included: a head acknowledged (202) but still uploading counts."""
     done = run_kit(our_async_function.endpoint, "--json", "--only",
-                   "persist.full.,persist.delta.,persist.cursor-gap,idempotency,restore")
+                   "persist.full.,persist.delta.,persist.cursor-gap,persist.full-behind-head,"
+                   "idempotency,restore")
     report = json.loads(done.stdout)
     bad = {c["id"]: c["reason"] for c in report["clauses"]
            if c["outcome"] != "PASS" and c["id"] not in SKIPPED_BY_DESIGN}
