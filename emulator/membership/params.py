@@ -20,6 +20,7 @@ class SwimParams:
     reap_after: float = 3600.0      # forget failed/left members this long after (0: never)
     sync_chunk: int = 32            # records per Sync datagram
     leave_fanout: int = 9           # members told directly of a graceful leave
+    max_health_score: int = 8       # Lifeguard local health: period and timeout scale up to 9x
 
     def __post_init__(self):
         positive = ("period", "probe_timeout", "suspicion_timeout", "heartbeat_timeout",
@@ -28,7 +29,7 @@ class SwimParams:
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
         for name in ("indirect_probes", "gossip_fanout", "sync_interval", "reap_after",
-                     "leave_fanout"):
+                     "leave_fanout", "max_health_score"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)!r}")
         if self.probe_timeout >= self.period:

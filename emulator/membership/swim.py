@@ -19,6 +19,13 @@ lambda*ceil(log2(N+1)) times, and each period also goes to `gossip_fanout`
 random members when anything is pending. Joins and partition healing use
 push-pull Syncs of the whole table. A graceful leave is a `left` record.
 
+Local health (from Lifeguard, Dadgar et al. 2018): a node that has to refute a
+suspicion about itself is probably the slow one (a starved CPU, a full socket
+buffer). Its score rises by one per refutation and falls by one per acked
+probe, and its own probe period and ack timeout stretch by (1 + score), so a
+struggling node stops accusing others of its own slowness. A healthy cluster
+keeps the score at 0 and the timing of the paper.
+
 Hosted members (hosting.HostedMembers) are instances that do not speak SWIM:
 they heartbeat this node, which gossips for them and vouches for them. Missed
 heartbeats make them suspect, then failed; when their host fails or leaves,
@@ -57,6 +64,7 @@ class Membership:
         self.probe: Probe | None = None
         self.relays: dict[int, Relay] = {}
         self.leaving = False
+        self.health = 0  # local health score (Lifeguard), 0 = healthy
         self._seq = 0
         self._sizes: dict[str, tuple[Member, int]] = {}
         self._next_period = now
@@ -204,6 +212,8 @@ class Membership:
         inc = max(claim.incarnation, me.incarnation) + 1
         self.table.put(me.with_status(Status.ALIVE, inc), now)
         self.queue.enqueue(self.me)
+        if claim.status in (Status.SUSPECT, Status.FAILED):
+            self.health = min(self.params.max_health_score, self.health + 1)
         if not claim.status.live:
             self.hosted.reassert_all(now, effects)  # others marked our hosted members failed
 
@@ -211,6 +221,8 @@ class Membership:
 
     def _end_period(self, now: float, effects: list[Effect]) -> None:
         probe, self.probe = self.probe, None
+        if probe and probe.acked:
+            self.health = max(0, self.health - 1)
         if probe and not probe.acked:
             target = self.table.member(probe.target)
             if target is not None and target.status is Status.ALIVE:
@@ -219,14 +231,15 @@ class Membership:
 
     def _start_period(self, now: float, effects: list[Effect]) -> None:
         p = self.params
-        self._next_period += p.period
+        scale = 1 + self.health
+        self._next_period += p.period * scale
         if self._next_period <= now:  # woken late: do not burst to catch up
-            self._next_period = now + p.period
+            self._next_period = now + p.period * scale
         target = self.ring.next()
         if target is not None:
             member = self.table.member(target)
             seq = self._next_seq()
-            self.probe = Probe(target, seq, now, now + p.probe_timeout, now + p.period)
+            self.probe = Probe(target, seq, now, now + p.probe_timeout * scale, self._next_period)
             effects.append(Send(member.addr, Ping(seq, self.me, target, self.piggyback(target, now)),
                                 target))
         if len(self.queue):

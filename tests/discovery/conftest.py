@@ -14,7 +14,7 @@ from emulator.membership import Status
 # Fast but not twitchy: the machine is shared, so the direct-ack wait is half a period.
 FAST = check(DiscoveryConfig(bind="127.0.0.1:0", api_bind="127.0.0.1:0", gossip_interval_ms=100,
                              probe_timeout_ms=50, suspicion_timeout_ms=1000,
-                             heartbeat_interval_ms=100, missed_heartbeats=3,
+                             heartbeat_interval_ms=100, missed_heartbeats=5,
                              reconnect_interval_ms=300, sync_interval_ms=0))
 T = FAST.gossip_interval_ms / 1000
 SUSPICION = FAST.suspicion_timeout_ms / 1000
@@ -26,6 +26,18 @@ def detection_bound(n: int, config: DiscoveryConfig = FAST, slack: float = 1.5) 
     for a loaded machine."""
     t = config.gossip_interval_ms / 1000
     return (2 * (n - 1) + 1) * t + config.suspicion_timeout_ms / 1000 + slack
+
+
+async def eventually(check, timeout: float, interval: float = 0.05):
+    """Await check() until it returns something truthy (a remote view, say); returns it."""
+    started = time.monotonic()
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"not true within {timeout:.1f}s: {check}")
+        await asyncio.sleep(interval)
 
 
 async def wait_for(predicate, timeout: float, interval: float = 0.02) -> float:

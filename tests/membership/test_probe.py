@@ -186,3 +186,18 @@ def test_round_robin_probes_every_member_once_per_round():
     ring.remove("c")
     ring.add("f")
     assert sorted(ring.next() for _ in range(5)) <= sorted("abdef")
+
+
+def test_local_health_stretches_the_timing_of_a_node_that_had_to_refute():
+    a, b = pair()
+    suspicion = Update(b.table.member("a").with_status(Status.SUSPECT))
+    a.handle_message(Gossip("b", (suspicion,)), "sim:b", 0.0)
+    assert a.health == 1
+    [ping] = sends(a.handle_timer(0.0), Ping)
+    assert a.probe.direct_deadline == 2 * FAST.probe_timeout and a.next_deadline() == 0.4
+    [ack] = sends(b.handle_message(ping.message, "sim:a", 0.01), Ack)
+    a.handle_message(ack.message, "sim:b", 0.02)
+    assert a.next_deadline() == 2 * T  # the stretched period
+    a.handle_timer(2 * T)
+    assert a.health == 0  # an acked probe restores it
+    assert (a.probe.direct_deadline, a.probe.end) == (2 * T + FAST.probe_timeout, 3 * T)
