@@ -84,10 +84,12 @@ async def load(url: str, values: list[bytes], seconds: float, concurrency: int) 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--kind", default="relational")
-    p.add_argument("--seconds", type=float, default=3.0, help="per round and side")
-    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--seconds", type=float, default=2.0, help="per round and side")
+    p.add_argument("--rounds", type=int, default=15)
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--schedule", default="*/1 * * * * *")
+    p.add_argument("--aa", action="store_true",
+                   help="A/A calibration: both engines with persistence off; the ratio shows the noise")
     p.add_argument("--share-cpu", action="store_true",
                    help="run the function (and its moto) at normal priority, competing with the engine")
     args = p.parse_args()
@@ -108,7 +110,7 @@ def main() -> int:
                                dict(base_env(), WEFTKIT_PERSIST_MODE="disabled"), work / "off.log")
         procs.append(off)
         on, on_ready = spawn(common + ["--data-dir", str(work / "on")],
-                             dict(base_env(), WEFTKIT_PERSIST_MODE="serverless",
+                             dict(base_env(), WEFTKIT_PERSIST_MODE="disabled" if args.aa else "serverless",
                                   WEFTKIT_PERSIST_ENDPOINT=ready["endpoint"],
                                   WEFTKIT_PERSIST_SECRET=SECRET,
                                   WEFTKIT_PERSIST_SCHEDULE=args.schedule), work / "on.log")
@@ -130,16 +132,19 @@ def main() -> int:
         per_write = {side: 1e6 * secs / max(1, n) for side, (secs, n) in cpu.items()}
         off_rate, on_rate = statistics.median(rates["off"]), statistics.median(rates["on"])
         # each round's pair ran back to back: its ratio cancels slow drift in the machine's load
-        ratio = statistics.median(on / off for on, off in zip(rates["on"], rates["off"]))
-        print(f"kind={args.kind} schedule='{args.schedule}' concurrency={args.concurrency} "
+        ratios = sorted(on / off for on, off in zip(rates["on"], rates["off"]))
+        ratio = statistics.median(ratios)
+        q1, q3 = ratios[len(ratios) // 4], ratios[(3 * len(ratios)) // 4]
+        print(f"{'A/A CALIBRATION (both off) ' if args.aa else ''}"
+              f"kind={args.kind} schedule='{args.schedule}' concurrency={args.concurrency} "
               f"rounds={args.rounds}x{args.seconds:g}s")
         print(f"persistence off: {off_rate:8.0f} writes/s  (rounds: {_fmt(rates['off'])})")
         print(f"persistence on : {on_rate:8.0f} writes/s  (rounds: {_fmt(rates['on'])}; "
               f"{pushes} pushes acknowledged)")
         print(f"engine CPU per write: off {per_write['off']:.0f} us, on {per_write['on']:.0f} us "
               f"(+{100 * (per_write['on'] / per_write['off'] - 1):.1f} %, pushes included)")
-        print(f"ratio on/off (median of per-round ratios) = {ratio:.3f}  ->  "
-              f"write-path overhead {100 * (1 - ratio):+.1f} %")
+        print(f"ratio on/off (median of per-round ratios) = {ratio:.3f} "
+              f"(interquartile {q1:.3f}..{q3:.3f})  ->  write-path overhead {100 * (1 - ratio):+.1f} %")
         return 0
     finally:
         for proc in reversed(procs):

@@ -265,7 +265,7 @@ class Engine:
         if e.kind == "full":
             frames = full_payload(self.kind, e.cursor_to.epoch, e.cursor_to.seq, self.volume.records.items())
         else:
-            records = self.volume.wal_slice(e.cursor_from.seq, e.cursor_to.seq)
+            records = self.volume.wal_frames(e.cursor_from.seq, e.cursor_to.seq)
             if records is None:
                 return self.feed(PayloadFailed(e.token, self.clock(), "WAL no longer holds the range",
                                                wal_missing=True))

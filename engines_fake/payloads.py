@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterable
 
 from emulator.protocol.codec import Encoding
-from emulator.protocol.engine_payload import FrameReader, Record, Replay, delta_frames, full_frames
+from emulator.protocol.engine_payload import FrameReader, Record, Replay, delta_from_wal, full_frames
 
 from .records import RecordSet
 
@@ -26,8 +26,8 @@ def full_payload(kind: str, epoch: int, lsn: int, items: list[Record]) -> Iterab
     return full_frames(kind, epoch, lsn, items)
 
 
-def delta_payload(after: int, upto: int, records: list[Record]) -> Iterable[bytes]:
-    return delta_frames(after, upto, records)
+def delta_payload(after: int, upto: int, wal_frames: list[bytes]) -> Iterable[bytes]:
+    return delta_from_wal(after, upto, wal_frames)
 
 
 def write_payload(path: Path, frames: Iterable[bytes], encoding: Encoding) -> int:

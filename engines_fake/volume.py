@@ -73,8 +73,10 @@ class Volume:
         self.scratch = self.root / "scratch"
         self.records = RecordSet()
         self.lsn = self.snapshot_lsn = self.epoch = 0
-        self.wal: list[Record] = []        # records after the last compaction's retain point
+        # the WAL after the last compaction's retain point: lsns and encoded frames,
+        # so that a delta ships the WAL's own bytes
         self._wal_lsns: list[int] = []
+        self._wal_frames: list[bytes] = []
         self._wal_fd: int | None = None
         self.dirty = False
         self.empty = True
@@ -111,7 +113,7 @@ class Volume:
         good = reader.consumed
         for f in frames:
             rec = parse_record(f)
-            self._remember(rec)
+            self._remember(rec.lsn, record_frame(rec))
             if rec.lsn > self.lsn:
                 if rec.lsn != self.lsn + 1:
                     raise PayloadError(f"WAL jumps from lsn {self.lsn} to {rec.lsn}")
@@ -151,28 +153,31 @@ class Volume:
         os.write(self._wal_fd, data)
         self.lsn = rec.lsn
         self.records.apply(rec)
-        self._remember(rec)
+        self._remember(rec.lsn, data)
         self.dirty = True
         self.empty = False
         return rec.lsn, len(data)
 
-    def _remember(self, rec: Record) -> None:
-        self.wal.append(rec)
-        self._wal_lsns.append(rec.lsn)
+    def _remember(self, lsn: int, data: bytes) -> None:
+        self._wal_lsns.append(lsn)
+        self._wal_frames.append(data)
+
+    @property
+    def wal_lsns(self) -> list[int]:
+        return list(self._wal_lsns)
 
     def sync(self) -> None:
         if self.dirty and self._wal_fd is not None:
             os.fsync(self._wal_fd)
             self.dirty = False
 
-    def wal_slice(self, after: int, upto: int) -> list[Record] | None:
-        """Records with after < lsn <= upto, or None when the WAL no longer has them all."""
+    def wal_frames(self, after: int, upto: int) -> list[bytes] | None:
+        """Frames of the records after < lsn <= upto, or None when the WAL no longer has them all."""
         lo = bisect.bisect_right(self._wal_lsns, after)
         hi = bisect.bisect_right(self._wal_lsns, upto)
-        out = self.wal[lo:hi]
-        if len(out) != upto - after or (out and out[0].lsn != after + 1):
+        if hi - lo != upto - after or (hi > lo and self._wal_lsns[lo] != after + 1):
             return None
-        return out
+        return self._wal_frames[lo:hi]
 
     def compact(self, retain_after: int) -> None:
         """Snapshot the state now, keep WAL records after `retain_after`."""
@@ -180,13 +185,13 @@ class Volume:
                                                               self.records.items()))
         self.snapshot_lsn = self.lsn
         cut = bisect.bisect_right(self._wal_lsns, retain_after)
-        self.wal, self._wal_lsns = self.wal[cut:], self._wal_lsns[cut:]
+        self._wal_lsns, self._wal_frames = self._wal_lsns[cut:], self._wal_frames[cut:]
         self._rewrite_wal()
 
     def install(self, records: RecordSet, lsn: int, epoch: int) -> None:
         """Replace the state with a restored one (the WAL starts empty after it)."""
         self.records, self.lsn, self.epoch = records, lsn, epoch
-        self.wal, self._wal_lsns = [], []
+        self._wal_lsns, self._wal_frames = [], []
         self.compact(lsn)
         self.empty = False
 
@@ -194,12 +199,13 @@ class Volume:
         path = self.root / "wal.wkf"
         if self._wal_fd is not None:
             os.close(self._wal_fd)
-        write_atomic(path, (record_frame(r) for r in self.wal))
+        write_atomic(path, self._wal_frames)
         self._wal_fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self.dirty = False
 
     def unpushed_bytes(self, durable_lsn: int) -> int:
-        return sum(len(record_frame(r)) for r in self.wal if r.lsn > durable_lsn)
+        cut = bisect.bisect_right(self._wal_lsns, durable_lsn)
+        return sum(len(f) for f in self._wal_frames[cut:])
 
     # ------------------------------------------------------------ metadata files
 

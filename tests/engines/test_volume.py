@@ -10,11 +10,15 @@ import pytest
 
 from emulator.protocol.cursor import Cursor
 from emulator.protocol.engine_events import PersistState
-from emulator.protocol.engine_payload import PayloadError, Record
+from emulator.protocol.engine_payload import FrameReader, PayloadError, Record, parse_record
 from engines_fake.records import RecordSet
 from engines_fake.volume import Volume
 
 from .harness import engine_env, read_ledger, values
+
+
+def records(frames: list[bytes]) -> list[Record]:
+    return [parse_record(f) for f in FrameReader().feed(b"".join(frames))]
 
 
 def test_wal_replays_after_reopen_and_a_torn_tail_is_cut(tmp_path):
@@ -32,7 +36,7 @@ def test_wal_replays_after_reopen_and_a_torn_tail_is_cut(tmp_path):
     assert again.lsn == 6 and not again.empty and "k1" not in again.records
     assert wal.stat().st_size == whole
     lsn, _ = again.append("k9", b"x")
-    assert lsn == 7 and [r.key for r in again.wal_slice(5, 7)] == ["k1", "k9"]
+    assert lsn == 7 and [r.key for r in records(again.wal_frames(5, 7))] == ["k1", "k9"]
 
 
 def test_compaction_keeps_the_records_deltas_still_need(tmp_path):
@@ -40,12 +44,12 @@ def test_compaction_keeps_the_records_deltas_still_need(tmp_path):
     for i in range(10):
         vol.append(f"e{i}", b'{"from":"a","to":"b"}')
     vol.compact(retain_after=6)
-    assert vol.wal_slice(6, 10) is not None and vol.wal_slice(5, 10) is None
+    assert vol.wal_frames(6, 10) is not None and vol.wal_frames(5, 10) is None
     digest = vol.records.digest()
     vol.close()
     again = Volume(tmp_path / "v", "graph").open()
     assert (again.lsn, again.snapshot_lsn, again.records.digest()) == (10, 10, digest)
-    assert [r.lsn for r in again.wal] == [7, 8, 9, 10]  # kept for deltas, not re-applied
+    assert again.wal_lsns == [7, 8, 9, 10]  # kept for deltas, not re-applied
 
 
 def test_install_replaces_the_state_and_state_files_round_trip(tmp_path):
@@ -54,7 +58,7 @@ def test_install_replaces_the_state_and_state_files_round_trip(tmp_path):
     restored = RecordSet()
     restored.apply(Record(40, "new", b"2"))
     vol.install(restored, 41, 2)
-    assert vol.lsn == 41 and "old" not in vol.records and vol.wal == []
+    assert vol.lsn == 41 and "old" not in vol.records and vol.wal_lsns == []
     vol.save_state(PersistState(durable=Cursor(2, 41), epoch=2, max_payload=1000))
     vol.close()
     again = Volume(tmp_path / "v", "inmemory").open()
