@@ -165,3 +165,28 @@ def test_413_splits_at_the_named_limit(small_function, engines):
     shutil.rmtree(a.data_dir)
     b = manual_engine(engines, small_function, kind="filestore", name="b", instance_id=iid)
     assert b.ready["boot"] == "restored" and b.digest() == digest
+
+
+def test_202_from_an_async_function_advances_the_cursor(tmp_path_factory, engines):
+    function = Function(tmp_path_factory.mktemp("async"), "--async")
+    try:
+        iid = f"async-{uuid.uuid4().hex[:8]}"
+        a = manual_engine(engines, function, kind="markdown", strategy="delta", instance_id=iid)
+        write_some(a, "markdown", n=4)
+        a.push_now()
+        a.wait_durable()
+        write_some(a, "markdown", n=2, prefix="more")
+        a.push_now()
+        a.wait_durable()
+        acks = [e for e in a.ledger() if e["event"] == "ack"]
+        assert [(e["kind"], e["status"]) for e in acks] == [("full", 202), ("delta", 202)]
+        digest = a.digest()
+        assert a.proc.stop() == 0
+        shutil.rmtree(a.data_dir)
+        deadline = time.monotonic() + 10  # 202: stored in the background, soon
+        while len(function.keys(f"weftkit/default/markdown/{iid}/")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        b = manual_engine(engines, function, kind="markdown", name="b", instance_id=iid)
+        assert b.ready["boot"] == "restored" and b.digest() == digest
+    finally:
+        function.stop()
