@@ -9,6 +9,7 @@
     GET    /ledger                          -> {"entries": [...], "recovery": {...}}
     GET    /recovery                        -> what the last boot recovered (and lost)
     POST   /admin/push                      -> 202: start a push round now (demos, tests)
+    GET|POST /faults/clock {"skew_s": s}    -> the clock fault: skew the signing clock
 
 Handlers only parse and translate; the engine (driver.py) decides, and its
 WriteRefused carries the status to answer.
@@ -22,6 +23,7 @@ from aiohttp import web
 ENGINE = web.AppKey("engine", object)
 KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
 MAX_VALUE = 16 * 1024 * 1024
+MAX_SKEW_S = 365 * 86400
 
 
 class WriteRefused(Exception):
@@ -104,6 +106,24 @@ async def push_now(request: web.Request) -> web.Response:
     return web.json_response({"requested": True}, status=202)
 
 
+async def get_clock_fault(request: web.Request) -> web.Response:
+    return web.json_response({"skew_s": request.app[ENGINE].clock_skew_s})
+
+
+async def set_clock_fault(request: web.Request) -> web.Response:
+    """Emulator fault hook: skew the clock the engine signs with (|skew| > 300 s makes
+    the function answer 401, exercising "alert, retry with a fresh timestamp")."""
+    try:
+        skew = (await request.json())["skew_s"]
+    except (ValueError, KeyError, TypeError):
+        return web.json_response({"error": 'expected {"skew_s": seconds}'}, status=400)
+    if isinstance(skew, bool) or not isinstance(skew, (int, float)) or abs(skew) > MAX_SKEW_S:
+        return web.json_response({"error": f"skew_s must be a number of seconds within "
+                                           f"±{MAX_SKEW_S}"}, status=400)
+    request.app[ENGINE].clock_skew_s = float(skew)
+    return web.json_response({"skew_s": float(skew)})
+
+
 def create_app(engine) -> web.Application:
     app = web.Application(client_max_size=MAX_VALUE)
     app[ENGINE] = engine
@@ -116,4 +136,6 @@ def create_app(engine) -> web.Application:
     app.router.add_get("/ledger", ledger)
     app.router.add_get("/recovery", recovery)
     app.router.add_post("/admin/push", push_now)
+    app.router.add_get("/faults/clock", get_clock_fault)
+    app.router.add_post("/faults/clock", set_clock_fault)
     return app

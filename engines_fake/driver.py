@@ -56,6 +56,7 @@ class Engine:
         self.sidecar: Sidecar | None = None
         self.transport: Transport | None = None
         self.recovery: dict = {}
+        self.clock_skew_s = 0.0  # the clock fault: shifts the timestamps the engine signs
         self.accepting = self.serving = False
         self.alerts = collections.deque(maxlen=20)
         self._queue: collections.deque = collections.deque()
@@ -115,7 +116,8 @@ class Engine:
             self.endpoint = self.sidecar.endpoint
         self.transport = Transport(endpoint=self.endpoint, secret=secret, engine=self.kind,
                                    tenant=cfg.tenant, instance_id=self.instance_id,
-                                   strategy=cfg.strategy, encoding=cfg.compression, clock=self.clock)
+                                   strategy=cfg.strategy, encoding=cfg.compression, clock=self.clock,
+                                   signing_clock=lambda: self.clock() + self.clock_skew_s)
         await self.transport.start()
 
     async def _shutdown(self) -> None:
@@ -202,7 +204,15 @@ class Engine:
                 "port": self.port, "pid": os.getpid(), "data_dir": str(self.volume.root),
                 "records": len(self.volume.records), "accepting": self.accepting,
                 **self.machine.status(), "lsn": self.volume.lsn,
-                "recent_alerts": list(self.alerts), "recovery": self.recovery}
+                "recent_alerts": list(self.alerts), "recovery": self.recovery,
+                "discovery": self._discovery_status(), "clock_skew_s": self.clock_skew_s}
+
+    def _discovery_status(self) -> dict | None:
+        presence = self._membership
+        if presence is None:
+            return None
+        return {"node_id": presence.registration.node_id, "registered": presence.registered,
+                "host": presence.host, "url": presence.client.url}
 
     # ------------------------------------------------------------ effects out
 

@@ -41,10 +41,12 @@ class RestoreResult:
 
 class Transport:
     def __init__(self, *, endpoint: str, secret: str, engine: str, tenant: str, instance_id: str,
-                 strategy: str, encoding: Encoding, clock=time.time):
+                 strategy: str, encoding: Encoding, clock=time.time, signing_clock=None):
         self.endpoint, self.secret = endpoint.rstrip("/"), secret
         self.engine, self.tenant, self.instance_id = engine, tenant, instance_id
         self.strategy, self.encoding, self.clock = strategy, encoding, clock
+        # the clock whose reading goes into X-WeftKit-Timestamp (skewed by the clock fault)
+        self.signing_clock = signing_clock or clock
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -60,7 +62,7 @@ class Transport:
 
     async def push(self, effect: Push, body: bytes):
         req = sr.persist_request(
-            secret=self.secret, body=body, now=int(self.clock()), request_id=self._request_id(),
+            secret=self.secret, body=body, now=int(self.signing_clock()), request_id=self._request_id(),
             engine=self.engine, tenant=self.tenant, instance_id=self.instance_id,
             strategy=self.strategy, kind=effect.kind, cursor_from=effect.cursor_from,
             cursor_to=effect.cursor_to, encoding=self.encoding, version=VERSION, part=effect.part)
@@ -73,7 +75,8 @@ class Transport:
             return NetworkError(effect.token, self.clock(), _describe(exc))
 
     async def health(self, token: int, timeout_s: float):
-        req = sr.health_request(secret=self.secret, now=int(self.clock()), request_id=self._request_id())
+        req = sr.health_request(secret=self.secret, now=int(self.signing_clock()),
+                                request_id=self._request_id())
         try:
             async with self._session.get(self.endpoint + req.target, headers=req.headers,
                                          timeout=aiohttp.ClientTimeout(total=timeout_s)) as r:
@@ -83,7 +86,7 @@ class Transport:
 
     async def restore(self, token: int, *, kind: str, takeover: bool, timeout_s: float):
         """A RestoreResult for a verified 200, else a Response / NetworkError event."""
-        req = sr.restore_request(secret=self.secret, now=int(self.clock()),
+        req = sr.restore_request(secret=self.secret, now=int(self.signing_clock()),
                                  request_id=self._request_id(), engine=self.engine,
                                  tenant=self.tenant, instance_id=self.instance_id, takeover=takeover)
         try:

@@ -32,6 +32,8 @@ def test_an_engine_registers_and_leaves(discovery, engines):
         time.sleep(0.05)
     assert m and (m["type"], m["protocol"], m["groups"], m["status"]) == ("vector", "http", ["vector"], "alive")
     assert m["endpoint"] == f"127.0.0.1:{a.ready['port']}"
+    assert a.wait(lambda s: (s["discovery"] or {}).get("registered"), what="registered")[
+        "discovery"]["node_id"] == iid
     assert a.proc.stop() == 0
     assert member(discovery, iid)["status"] == "left"
 

@@ -92,6 +92,21 @@ def test_a_wrong_secret_exhausts_retries_with_auth_alerts(function, engines):
     assert status["durable_lsn"] == 0 and alert_kinds(a).count("auth") == 2
 
 
+def test_a_skewed_clock_gets_real_401s_until_it_is_fixed(function, engines):
+    """The clock fault: timestamps 400 s ahead fail the function's ±300 s check."""
+    a = manual_engine(engines, function, max_retries=2)
+    status, body, _ = a.request("POST", "/faults/clock", b'{"skew_s": 400}')
+    assert status == 200 and a.status()["clock_skew_s"] == 400
+    write_some(a)
+    a.push_now()
+    a.wait(lambda s: s["buffered_bytes"] > 0, what="401s exhausting the attempts")
+    assert alert_kinds(a).count("auth") == 2 and a.status()["durable_lsn"] == 0
+    assert a.request("POST", "/faults/clock", b'{"skew_s": "soon"}')[0] == 400
+    a.request("POST", "/faults/clock", b'{"skew_s": 0}')
+    a.push_now()
+    a.wait_durable()
+
+
 def test_400_is_dropped_never_retried_and_the_next_push_carries_the_writes(function, engines):
     function.fault(kind="error", status=400, count=1, paths=["/persist"])
     a = manual_engine(engines, function)
