@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import logging
 import os
 import shutil
 from dataclasses import asdict
@@ -33,6 +34,8 @@ from emulator.protocol.engine_payload import (FrameReader, PayloadError, Record,
                                               full_frames, parse_record, record_frame)
 
 from .records import RecordSet
+
+log = logging.getLogger("wkp.engine.volume")
 
 
 def write_atomic(path: Path, chunks: Iterable[bytes] | bytes) -> None:
@@ -108,8 +111,10 @@ class Volume:
         data, reader = path.read_bytes(), FrameReader()
         try:
             frames = reader.feed(data)
-        except PayloadError:
-            frames = []  # a damaged WAL start: keep nothing of it
+        except PayloadError as exc:  # a damaged frame: keep the valid prefix, like SQLite's WAL
+            log.error("WAL %s is damaged at byte %d (%s): keeping the %d bytes before it",
+                      path, reader.consumed, exc, reader.consumed)
+            frames = FrameReader().feed(data[:reader.consumed])
         good = reader.consumed
         for f in frames:
             rec = parse_record(f)

@@ -39,6 +39,20 @@ def test_wal_replays_after_reopen_and_a_torn_tail_is_cut(tmp_path):
     assert lsn == 7 and [r.key for r in records(again.wal_frames(5, 7))] == ["k1", "k9"]
 
 
+def test_a_damaged_wal_frame_keeps_the_valid_prefix(tmp_path):
+    vol = Volume(tmp_path / "v", "keyvalue").open()
+    for i in range(4):
+        vol.append(f"k{i}", b"value-%d" % i)
+    vol.close()
+    wal = tmp_path / "v" / "wal.wkf"
+    data = bytearray(wal.read_bytes())
+    data[len(data) // 2 + 8] ^= 0xFF  # flip a byte inside the third frame
+    wal.write_bytes(bytes(data))
+    again = Volume(tmp_path / "v", "keyvalue").open()
+    assert again.lsn == 2 and again.records.keys() == ["k0", "k1"]
+    assert again.append("k9", b"x")[0] == 3
+
+
 def test_compaction_keeps_the_records_deltas_still_need(tmp_path):
     vol = Volume(tmp_path / "v", "graph").open()
     for i in range(10):
