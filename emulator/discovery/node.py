@@ -138,7 +138,8 @@ class DiscoveryNode:
 
     def set_faults(self, plan: FaultPlan) -> None:
         self.faults.plan = plan
-        log.warning("faults on %s: %s", self.node_id, plan.to_json())
+        (log.warning if plan != FaultPlan() else log.info)("faults on %s: %s", self.node_id,
+                                                           plan.to_json())
 
     # -- change events -------------------------------------------------------
 

@@ -1,11 +1,15 @@
 """Piggyback dissemination: which member records ride on the next message.
 
 Each changed record is queued once (a newer record about the same member takes
-its place and starts afresh). Messages take the least-sent records first, the
-newest first among equals, until the byte budget is spent; a record is dropped
-from the queue once sent `limit` times, where the core passes SWIM's
+its place and starts afresh). Messages take the least-sent records first, and
+among equals the most recently queued or sent, until the byte budget is spent;
+a record leaves the queue once sent `limit` times, where the core passes SWIM's
 lambda * ceil(log2(N + 1)). The queue holds node ids only: what is sent is the
 table's current record for each, so a record is never stale when it leaves.
+
+Records sit in buckets by transmission count, so taking k records costs O(k),
+not a sort of the whole queue: after a mass join every node holds N records
+and sends several messages per period.
 """
 from __future__ import annotations
 
@@ -15,17 +19,20 @@ from typing import Callable, Iterable
 class BroadcastQueue:
     def __init__(self):
         self._sent: dict[str, int] = {}
-        self._order: dict[str, int] = {}
-        self._counter = 0
+        self._buckets: dict[int, dict[str, None]] = {}  # count -> ids, oldest first
 
     def enqueue(self, node_id: str) -> None:
-        self._counter += 1
+        self.discard(node_id)
         self._sent[node_id] = 0
-        self._order[node_id] = self._counter
+        self._buckets.setdefault(0, {})[node_id] = None
 
     def discard(self, node_id: str) -> None:
-        self._sent.pop(node_id, None)
-        self._order.pop(node_id, None)
+        count = self._sent.pop(node_id, None)
+        if count is not None:
+            bucket = self._buckets[count]
+            del bucket[node_id]
+            if not bucket:
+                del self._buckets[count]
 
     def transmissions(self, node_id: str) -> int | None:
         """How often the queued record was sent so far (None: not queued)."""
@@ -37,27 +44,34 @@ class BroadcastQueue:
     def __contains__(self, node_id: str) -> bool:
         return node_id in self._sent
 
+    def _ranked(self, skipped: set[str]):
+        for count in sorted(self._buckets):
+            for node_id in reversed(self._buckets[count]):
+                if node_id not in skipped:
+                    yield node_id
+
     def take(self, *, limit: int, budget: int, size_of: Callable[[str], int],
              skip: Iterable[str] = ()) -> list[str]:
         """Ids for one message; counts them as sent once more.
 
         One record always goes even if alone it exceeds the budget, so that an
-        oversized record cannot block the queue forever.
+        oversized record cannot block the queue forever. The first record that does
+        not fit ends the message (records are of similar size, and looking further
+        for a smaller one would cost a size check per queued record per message).
         """
-        skipped = set(skip)
-        ranked = sorted((sent, -self._order[node_id], node_id)
-                        for node_id, sent in self._sent.items() if node_id not in skipped)
         chosen, used = [], 0
-        for _, _, node_id in ranked:
+        for node_id in self._ranked(set(skip)):
             size = size_of(node_id)
             if chosen and used + size > budget:
-                continue
+                break
             chosen.append(node_id)
             used += size
             if used >= budget:
                 break
         for node_id in chosen:
-            self._sent[node_id] += 1
-            if self._sent[node_id] >= limit:
-                self.discard(node_id)
+            count = self._sent[node_id] + 1
+            self.discard(node_id)
+            if count < limit:
+                self._sent[node_id] = count
+                self._buckets.setdefault(count, {})[node_id] = None
         return chosen

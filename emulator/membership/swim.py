@@ -67,6 +67,7 @@ class Membership:
         self.health = 0  # local health score (Lifeguard), 0 = healthy
         self._seq = 0
         self._sizes: dict[str, tuple[Member, int]] = {}
+        self._derived: tuple[int, float, float, int] | None = None
         self._next_period = now
         self._next_reconnect = now + params.reconnect_interval
         self._next_sync = now + params.sync_interval
@@ -87,7 +88,27 @@ class Membership:
 
     def gossiping_count(self) -> int:
         """N for the retransmit limit: live members that gossip, this node included."""
-        return 1 + len(self.table.peers(self.me))
+        return self._table_facts()[3]
+
+    def _table_facts(self) -> tuple[int, float, float, int]:
+        """(version, earliest suspicion deadline, earliest reap, N), cached per table
+        version: messages that change nothing cost no scan of the table."""
+        facts = self._derived
+        if facts is None or facts[0] != self.table.version:
+            timeout, reap = self.params.suspicion_timeout, self.params.reap_after
+            suspicion = reaping = float("inf")
+            gossiping = 0
+            for entry in self.table:
+                member = entry.member
+                if entry.suspected_at is not None:
+                    suspicion = min(suspicion, entry.suspected_at + timeout)
+                elif reap and member.status in (Status.FAILED, Status.LEFT) \
+                        and member.node_id != self.me:
+                    reaping = min(reaping, entry.since + reap)
+                if member.addr is not None and member.status.live:
+                    gossiping += 1
+            facts = self._derived = (self.table.version, suspicion, reaping, max(1, gossiping))
+        return facts
 
     # -- driver entry points -----------------------------------------------
 
@@ -127,12 +148,8 @@ class Membership:
         probe = self.probe
         if probe and not probe.acked and not probe.indirect_sent:
             deadlines.append(probe.direct_deadline)
-        timeout, reap = self.params.suspicion_timeout, self.params.reap_after
-        for entry in self.table:
-            if entry.suspected_at is not None:
-                deadlines.append(entry.suspected_at + timeout)
-            elif reap and entry.member.status in (Status.FAILED, Status.LEFT):
-                deadlines.append(entry.since + reap)
+        _, suspicion, reaping, _ = self._table_facts()
+        deadlines += [suspicion, reaping]
         deadlines.extend(self.hosted.deadlines())
         return min(deadlines)
 
@@ -265,6 +282,8 @@ class Membership:
             effects.append(Send(helper.addr, msg, helper.node_id))
 
     def _expire_suspicions(self, now: float, effects: list[Effect]) -> None:
+        if now < self._table_facts()[1]:
+            return
         timeout = self.params.suspicion_timeout
         for entry in self.table:
             if entry.suspected_at is not None and now >= entry.suspected_at + timeout:
@@ -284,7 +303,7 @@ class Membership:
                 self._send_sync(self.rng.choice(live), now, effects, want_reply=True)
 
     def _reap(self, now: float, effects: list[Effect]) -> None:
-        if not self.params.reap_after:
+        if now < self._table_facts()[2]:
             return
         for entry in self.table:
             member = entry.member

@@ -25,6 +25,7 @@ class Entry:
 class MemberTable:
     def __init__(self):
         self._entries: dict[str, Entry] = {}
+        self.version = 0  # bumped on every change, so callers can cache what they derive
 
     def __contains__(self, node_id: str) -> bool:
         return node_id in self._entries
@@ -44,6 +45,7 @@ class MemberTable:
 
     def put(self, member: Member, now: float, *, suspect_age: float = 0.0) -> Status | None:
         """Store `member` as current; returns the previous status (None: new member)."""
+        self.version += 1
         entry = self._entries.get(member.node_id)
         previous = entry.member.status if entry else None
         if entry is None:
@@ -67,6 +69,7 @@ class MemberTable:
         """Another report of the same suspicion: keep the earliest anchor."""
         entry = self._entries[node_id]
         if entry.suspected_at is not None:
+            self.version += 1
             entry.suspected_at = min(entry.suspected_at, now - max(0.0, suspect_age))
 
     def saw(self, node_id: str, now: float) -> None:
@@ -75,6 +78,7 @@ class MemberTable:
             entry.last_seen = now
 
     def remove(self, node_id: str) -> None:
+        self.version += 1
         self._entries.pop(node_id, None)
 
     def members(self) -> list[Member]:

@@ -25,7 +25,8 @@ def test_least_sent_first_then_newest():
     for node_id in ("a", "b", "c"):
         queue.enqueue(node_id)
     assert queue.take(limit=9, budget=20, size_of=lambda _: 10) == ["c", "b"]
-    assert queue.take(limit=9, budget=20, size_of=lambda _: 10) == ["a", "c"]
+    assert queue.take(limit=9, budget=20, size_of=lambda _: 10) == ["a", "b"]
+    assert [queue.transmissions(i) for i in "abc"] == [1, 2, 1]
     queue.enqueue("b")  # a newer record about b starts afresh
     assert queue.transmissions("b") == 0
     assert queue.take(limit=9, budget=10, size_of=lambda _: 10) == ["b"]

@@ -1,0 +1,146 @@
+"""SWIM on loopback against the paper: detection, failure agreement, dissemination.
+
+For each cluster size N, N discovery nodes (each its own UDP socket, all in this
+process's event loop) form a cluster through one seed. Then, per trial:
+
+- dissemination: one node registers a new hosted member; the time until every
+  node has its record, in protocol periods T, beside Serf's convergence model
+  ceil(ln((N+1)*9999) / (0.5*fanout*(1-loss))) rounds (the rounds after which all
+  but 1 in 10,000 nodes are expected to have it: a high-percentile model);
+- a crash: one node stops answering (its socket closes, no leave). Measured:
+  the time to the first suspicion anywhere (SWIM's first detection) beside the
+  paper's expected T/(1-(1-1/N)^(N-1)); and the time from that first suspicion
+  until every other member marks it failed, beside the configured suspicion
+  timeout. The crashed node is replaced by a fresh one so N stays the same.
+
+Times come from the nodes' own change events (wall clock, one process, so one
+clock). Medians over the trials are printed with ratio = measured / analytic.
+The default timing is the seed's (500 ms / 5000 ms) scaled down 2.5x (200 ms /
+2000 ms) to keep the run to a few minutes; ratios are in units of T either way.
+
+    .venv/bin/python bench/bench_swim.py [--sizes 8,32,64] [--trials 9]
+        [--interval-ms 200] [--suspicion-ms 2000] [--fanout 3] [--loss 0] [--json FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import random
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.swim_cluster import BenchCluster  # noqa: E402
+from emulator.discovery.config import DiscoveryConfig, check  # noqa: E402
+from emulator.discovery.faults import FaultPlan  # noqa: E402
+
+
+def analytic_first_detection(n: int, period: float) -> float:
+    """SWIM (Das et al. 2002): expected periods until some member probes the failed one."""
+    return period / (1 - (1 - 1 / n) ** (n - 1))
+
+
+def serf_rounds(n: int, fanout: int, loss: float) -> int:
+    return math.ceil(math.log((n + 1) * 9999) / (0.5 * fanout * (1 - loss)))
+
+
+async def measure(n: int, config: DiscoveryConfig, trials: int, loss: float,
+                  rng: random.Random) -> dict:
+    period = config.gossip_interval_ms / 1000
+    cluster = BenchCluster(config)
+    await cluster.start(n)
+    if loss:
+        cluster.set_faults(FaultPlan(loss=loss))
+    await cluster.settle()
+    spread, first, after_first, after_kill = [], [], [], []
+    for trial in range(trials):
+        spread.append(await cluster.disseminate(f"probe-{n}-{trial}") / period)
+        detected, all_failed = await cluster.crash_one(rng)
+        first.append(detected)
+        after_first.append(all_failed - detected)
+        after_kill.append(all_failed)
+        await cluster.replace_crashed()
+        await cluster.settle()
+    health = max(node.core.health for node in cluster.running())
+    await cluster.stop()
+    return {"n": n, "dissemination_rounds": spread, "first_detection_s": first,
+            "failed_everywhere_after_first_s": after_first, "failed_everywhere_after_kill_s": after_kill,
+            "lag_p99_ms": cluster.lag.p99_ms(), "max_health_score": health}
+
+
+def rows(result: dict, config: DiscoveryConfig, fanout: int, loss: float):
+    n = result["n"]
+    t = config.gossip_interval_ms / 1000
+    timeout = config.suspicion_timeout_ms / 1000
+    first = analytic_first_detection(n, t)
+    med = statistics.median
+    yield ("first detection (s)", med(result["first_detection_s"]), first,
+           "T/(1-(1-1/N)^(N-1))")
+    yield ("all mark failed after 1st suspicion (s)", med(result["failed_everywhere_after_first_s"]),
+           timeout, "suspicion timeout")
+    yield ("all mark failed after kill (s)", med(result["failed_everywhere_after_kill_s"]),
+           first + timeout, "first detection + timeout")
+    yield ("rounds until all have an update", med(result["dissemination_rounds"]),
+           serf_rounds(n, fanout, loss), "Serf ceil(ln((N+1)*9999)/(0.5*f*(1-loss)))")
+
+
+def print_table(results: list[dict], config: DiscoveryConfig, fanout: int, loss: float) -> None:
+    print(f"\nT = {config.gossip_interval_ms} ms, suspicion timeout = "
+          f"{config.suspicion_timeout_ms} ms, probe timeout = {config.probe_timeout_ms} ms, "
+          f"k = {config.indirect_probes}, fanout = {fanout}, lambda = {config.retransmit_mult}, "
+          f"loss = {loss}")
+    header = f"{'N':>3}  {'metric':<40} {'measured':>9} {'analytic':>9} {'ratio':>6}  model"
+    print(header)
+    print("-" * len(header))
+    for result in results:
+        for metric, measured, analytic, model in rows(result, config, fanout, loss):
+            print(f"{result['n']:>3}  {metric:<40} {measured:>9.3f} {analytic:>9.3f} "
+                  f"{measured / analytic:>6.2f}  {model}")
+        print(f"     (trials: {len(result['first_detection_s'])}, event-loop lag p99 "
+              f"{result['lag_p99_ms']:.1f} ms, max local-health score {result['max_health_score']})")
+
+
+async def main_async(args) -> list[dict]:
+    config = check(DiscoveryConfig(
+        bind="127.0.0.1:0", api_bind="127.0.0.1:0", gossip_interval_ms=args.interval_ms,
+        probe_timeout_ms=args.probe_timeout_ms or int(0.4 * args.interval_ms),
+        suspicion_timeout_ms=args.suspicion_ms, gossip_fanout=args.fanout,
+        heartbeat_interval_ms=3_600_000, reconnect_interval_ms=60_000, sync_interval_ms=0,
+        reap_after_ms=0))
+    rng = random.Random(args.seed)
+    results = []
+    for n in args.sizes:
+        started = time.monotonic()
+        results.append(await measure(n, replace(config, rng_seed=rng.randrange(1 << 30)),
+                                     args.trials, args.loss, rng))
+        print(f"N={n}: {time.monotonic() - started:.0f} s", file=sys.stderr)
+    print_table(results, config, args.fanout, args.loss)
+    return results
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[8, 32, 64])
+    p.add_argument("--trials", type=int, default=9)
+    p.add_argument("--interval-ms", type=int, default=200)
+    p.add_argument("--suspicion-ms", type=int, default=2000)
+    p.add_argument("--probe-timeout-ms", type=int, default=0, help="default: 40%% of the interval")
+    p.add_argument("--fanout", type=int, default=3)
+    p.add_argument("--loss", type=float, default=0.0)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", metavar="FILE", help="also write the raw samples here")
+    args = p.parse_args(argv)
+    results = asyncio.run(main_async(args))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
