@@ -112,7 +112,7 @@ class Engine:
         if cfg.mode == "container" and not cfg.endpoint:
             secret = secret or uuid.uuid4().hex
             self.sidecar = await start_sidecar(store=cfg.store_endpoint, bucket=cfg.store_bucket,
-                                               secret=secret, engine_dir=self.volume.root)
+                                               secret=secret)
             self.endpoint = self.sidecar.endpoint
         self.transport = Transport(endpoint=self.endpoint, secret=secret, engine=self.kind,
                                    tenant=cfg.tenant, instance_id=self.instance_id,
@@ -197,7 +197,8 @@ class Engine:
 
     def status(self) -> dict:
         cfg = self.config
-        return {"kind": self.kind, "instance_id": self.instance_id, "mode": cfg.mode,
+        return {"kind": self.kind, "instance_id": self.instance_id,
+                "instance_id_generated": self._generated, "mode": cfg.mode,
                 "tenant": cfg.tenant, "strategy": cfg.strategy, "compression": cfg.compression.value,
                 "schedule": str(cfg.schedule), "endpoint": self.endpoint,
                 "sidecar": self.sidecar.describe() if self.sidecar else None,

@@ -35,7 +35,6 @@ import signal
 import sys
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 READY_TIMEOUT_S = 30.0
 
@@ -65,7 +64,7 @@ class Sidecar:
                 await self.process.wait()
 
 
-async def start_sidecar(*, store: str, bucket: str, secret: str, engine_dir: Path) -> Sidecar:
+async def start_sidecar(*, store: str, bucket: str, secret: str) -> Sidecar:
     env = dict(os.environ, WKP_SIDECAR_SECRET=secret, WKP_SIDECAR_STORE=store,
                WKP_SIDECAR_BUCKET=bucket)
     proc = await asyncio.create_subprocess_exec(

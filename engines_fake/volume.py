@@ -6,6 +6,7 @@
     persist.json    the machine's PersistState (durable cursor, epoch, ...)
     ledger.jsonl    acknowledged pushes, restores, exits (the write ledger)
     recovery.json   what the last boot recovered (and, with a witness, lost)
+    .lock           flock'ed while an engine has the volume open (one engine per volume)
     scratch/        payloads being pushed or buffered; cleared at boot
 
 Safety: snapshot, persist.json, instance_id and recovery.json are written to a
@@ -20,6 +21,7 @@ many (engine_machine: Compact.retain_after).
 from __future__ import annotations
 
 import bisect
+import fcntl
 import json
 import logging
 import os
@@ -81,6 +83,7 @@ class Volume:
         self._wal_lsns: list[int] = []
         self._wal_frames: list[bytes] = []
         self._wal_fd: int | None = None
+        self._lock_fd: int | None = None
         self.dirty = False
         self.empty = True
 
@@ -88,6 +91,7 @@ class Volume:
 
     def open(self) -> "Volume":
         self.root.mkdir(parents=True, exist_ok=True)
+        self._lock()
         shutil.rmtree(self.scratch, ignore_errors=True)
         self.scratch.mkdir()
         snap = self.root / "snapshot.wkf"
@@ -103,6 +107,16 @@ class Volume:
         self._load_wal()
         self._wal_fd = os.open(self.root / "wal.wkf", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         return self
+
+    def _lock(self) -> None:
+        """One engine per volume: a second one would interleave WAL appends."""
+        self._lock_fd = os.open(self.root / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            raise OSError(f"volume {self.root} is in use by another engine") from None
 
     def _load_wal(self) -> None:
         path = self.root / "wal.wkf"
@@ -133,6 +147,9 @@ class Volume:
             self.sync()
             os.close(self._wal_fd)
             self._wal_fd = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the flock
+            self._lock_fd = None
 
     # ------------------------------------------------------------ identity
 

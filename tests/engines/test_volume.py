@@ -53,6 +53,13 @@ def test_a_damaged_wal_frame_keeps_the_valid_prefix(tmp_path):
     assert again.append("k9", b"x")[0] == 3
 
 
+def test_one_engine_per_volume(tmp_path, engines):
+    a = engines("keyvalue", {})
+    b = engines("keyvalue", {}, expect_ready=False)
+    assert b.proc.wait(10) == 5 and "in use by another engine" in b.proc.stderr()
+    assert a.proc.stop() == 0
+
+
 def test_compaction_keeps_the_records_deltas_still_need(tmp_path):
     vol = Volume(tmp_path / "v", "graph").open()
     for i in range(10):
