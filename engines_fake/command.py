@@ -9,7 +9,8 @@ exit status 2. Once serving, it prints one JSON line on stdout:
 Exit statuses: 0 stopped (final flush done or not needed); 1 volume I/O
 failed; 2 bad configuration; 3 SIGTERM flush incomplete (budget or retries
 ran out: the ledger names the unacknowledged lsns); 4 restore on boot failed;
-5 the volume cannot be read or is in use by another engine; 6 the container-mode sidecar did not start.
+5 the volume cannot be read or is in use by another engine; 6 the
+container-mode sidecar did not start.
 """
 from __future__ import annotations
 
