@@ -32,6 +32,7 @@ def test_the_generated_instance_id_is_kept_on_the_volume(engines):
     assert first.proc.stop() == 0
     second = engines("document", {})
     assert second.ready["instance_id"] == iid
+    assert second.proc.stop() == 0
     third = engines("document", {"WEFTKIT_PERSIST_INSTANCE_ID": "pinned-1"}, name="vol")
     assert third.ready["instance_id"] == "pinned-1"  # a configured id wins, and is not written
     assert (third.data_dir / "instance_id").read_text() == iid
