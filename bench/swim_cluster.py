@@ -85,9 +85,11 @@ class BenchCluster:
             await asyncio.sleep(0.005)
 
     async def settle(self) -> None:
-        """Converged, nothing left to gossip, every node healthy; then a random phase."""
-        quiet = lambda: self.converged() and all(
-            len(n.core.queue) == 0 and n.core.health == 0 for n in self.running())
+        """Converged, nothing left to gossip, every node healthy (under loss, converged
+        is all one can ask: lost acks keep making suspicions to refute); then a random
+        phase."""
+        quiet = lambda: self.converged() and (self.faults.loss > 0 or all(
+            len(n.core.queue) == 0 and n.core.health == 0 for n in self.running()))
         await self.wait(quiet, 30 + 2 * len(self.nodes) * self.period)
         await asyncio.sleep(random.random() * self.period)
 
@@ -102,8 +104,12 @@ class BenchCluster:
 
     async def crash_one(self, rng: random.Random) -> tuple[float, float]:
         """(first suspicion anywhere, failed at every other node), in seconds after the crash."""
-        victim = rng.choice(self.running()[1:])  # never the seed the replacements join by
-        others = [n for n in self.running() if n is not victim]
+        while True:  # under loss, not one that is already suspected somewhere
+            victim = rng.choice(self.running()[1:])  # never the seed the replacements join by
+            others = [n for n in self.running() if n is not victim]
+            if all(_status(o, victim.node_id) is Status.ALIVE for o in others):
+                break
+            await asyncio.sleep(0.01)
         started = time.time()
         victim.kill()
         self.crashed.append(victim)
