@@ -102,28 +102,38 @@ class BenchCluster:
         arrivals = [_first_event(n, node_id, "alive", started) for n in self.running()]
         return max(arrivals) - started
 
-    async def crash_one(self, rng: random.Random) -> tuple[float, float]:
-        """(first suspicion anywhere, failed at every other node), in seconds after the crash."""
-        while True:  # under loss, not one that is already suspected somewhere
-            victim = rng.choice(self.running()[1:])  # never the seed the replacements join by
-            others = [n for n in self.running() if n is not victim]
-            if all(_status(o, victim.node_id) is Status.ALIVE for o in others):
-                break
-            await asyncio.sleep(0.01)
+    async def crash(self, rng: random.Random, count: int = 1) -> list[tuple[float, float]]:
+        """Crash `count` nodes at once; for each, (first suspicion anywhere, failed at every
+        other node), in seconds after the crash."""
+        victims: list[DiscoveryNode] = []
+        while len(victims) < count:  # under loss, not one that is already suspected
+            candidate = rng.choice(self.running()[1:])  # never the seed of replacements
+            if candidate not in victims and all(
+                    _status(o, candidate.node_id) is Status.ALIVE for o in self.running()
+                    if o is not candidate):
+                victims.append(candidate)
+            else:
+                await asyncio.sleep(0.01)
+        others = [n for n in self.running() if n not in victims]
         started = time.time()
-        victim.kill()
-        self.crashed.append(victim)
-        n = len(others) + 1
+        for victim in victims:
+            victim.kill()
+        self.crashed += victims
+        n = len(others) + count
         bound = (2 * n + 1) * self.period + self.config.suspicion_timeout_ms / 1000 + 30
-        await self.wait(lambda: all(_status(o, victim.node_id) is Status.FAILED for o in others),
-                        bound)
-        suspected = [t for o in others
-                     if (t := _first_event(o, victim.node_id, "suspect", started, None))]
-        failed = [_first_event(o, victim.node_id, "failed", started) for o in others]
-        return min(suspected) - started, max(failed) - started
+        await self.wait(lambda: all(_status(o, v.node_id) is Status.FAILED
+                                    for o in others for v in victims), bound)
+        samples = []
+        for victim in victims:
+            suspected = [t for o in others
+                         if (t := _first_event(o, victim.node_id, "suspect", started, None))]
+            failed = [_first_event(o, victim.node_id, "failed", started) for o in others]
+            samples.append((min(suspected) - started, max(failed) - started))
+        return samples
 
-    async def replace_crashed(self) -> None:
-        await self.add()
+    async def replace_crashed(self, count: int = 1) -> None:
+        for _ in range(count):
+            await self.add()
         await self.wait(self.converged, 30 + 2 * len(self.nodes) * self.period)
 
     async def stop(self) -> None:
