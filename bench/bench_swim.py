@@ -70,10 +70,15 @@ async def measure(n: int, config: DiscoveryConfig, trials: int, loss: float,
         await cluster.replace_crashed(victims)
         await cluster.settle()
     health = max(node.core.health for node in cluster.running())
+    crashed = {node.node_id for node in cluster.crashed}
+    false_failures = sum(1 for node in cluster.nodes for e in node.events
+                         if e.status == "failed" and e.node_id not in crashed
+                         and not e.node_id.startswith("probe-"))
     await cluster.stop()
     return {"n": n, "dissemination_rounds": spread, "first_detection_s": first,
             "failed_everywhere_after_first_s": after_first, "failed_everywhere_after_kill_s": after_kill,
-            "lag_p99_ms": cluster.lag.p99_ms(), "max_health_score": health}
+            "lag_p99_ms": cluster.lag.p99_ms(), "max_health_score": health,
+            "false_failures": false_failures}
 
 
 def rows(result: dict, config: DiscoveryConfig, fanout: int, loss: float):
@@ -107,7 +112,8 @@ def print_table(results: list[dict], config: DiscoveryConfig, fanout: int, loss:
                   f"{median / analytic:>6.2f}  {model}")
         print(f"     (crashes: {len(result['first_detection_s'])}, updates: "
               f"{len(result['dissemination_rounds'])}, event-loop lag p99 "
-              f"{result['lag_p99_ms']:.1f} ms, max local-health score {result['max_health_score']})")
+              f"{result['lag_p99_ms']:.1f} ms, max local-health score {result['max_health_score']}, "
+              f"live nodes ever marked failed: {result['false_failures']})")
 
 
 async def main_async(args) -> list[dict]:
