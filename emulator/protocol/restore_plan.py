@@ -95,6 +95,11 @@ def plan_restore(objects: Iterable[StoredObject], *, up_to: Cursor | None = None
     snapshots = complete_snapshots(objects)
     fulls = [s for s in snapshots if s.kind == "full" and (up_to is None or s.cursor_to <= up_to)]
     if not fulls:
+        orphans = sorted(s.cursor_from for s in snapshots if s.kind == "delta"
+                         and (up_to is None or s.cursor_to <= up_to))
+        if orphans:  # deltas with nothing to apply them to: state was lost, say so
+            raise ChainGap(f"deltas from {orphans[0]} are stored but no full they apply to",
+                           restorable=None, next_from=orphans[0])
         return None
     base = max(fulls, key=lambda s: (s.cursor_to, s.stored_at))
     if full_only:

@@ -150,3 +150,20 @@ async def test_the_query_is_verified_as_sent_not_as_decoded(wkp):
     url = yarl.URL(f"{wkp.endpoint}/restore?{query}", encoded=True)
     async with wkp.session.get(url, headers=headers) as resp:
         assert resp.status == 200 and await resp.read() == b"F"
+
+
+async def test_objects_deleted_behind_the_function_make_restore_refuse_not_forget(function, http, moto):
+    """Someone deletes the full by hand; the warm function still accepts the next delta
+    (its cache owns the head), but restore must answer 409, never a silent 204."""
+    import boto3
+    from emulator.function.keys import CONFIG
+    wkp = WkpClient(http, str(function.make_url("")).rstrip("/"), SECRET)
+    await wkp.persist(b"F", "full", c(1), encoding=Encoding.NONE)
+    s3 = boto3.client("s3", endpoint_url=moto.endpoint, region_name="us-east-1",
+                      aws_access_key_id="x", aws_secret_access_key="x")
+    bucket = function.app[CONFIG].bucket
+    for obj in s3.list_objects_v2(Bucket=bucket)["Contents"]:
+        s3.delete_object(Bucket=bucket, Key=obj["Key"])
+    await wkp.persist(b"d", "delta", c(2), c(1), encoding=Encoding.NONE)
+    got = await wkp.restore()
+    assert got.status == 409 and got.json()["next_delta_from"] == "wkc_0000_0001"

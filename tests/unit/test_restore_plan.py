@@ -20,8 +20,11 @@ def test_nothing_stored():
     assert chain_head([]) is None
 
 
-def test_only_deltas_is_not_restorable():
-    assert plan_restore([delta(0, 10), delta(10, 20)]) is None
+def test_only_deltas_is_a_gap_not_a_fresh_start():
+    """Deltas without their full mean lost state; answering 204 would boot an engine empty."""
+    with pytest.raises(ChainGap) as info:
+        plan_restore([delta(0, 10), delta(10, 20)])
+    assert info.value.next_from == c(0) and info.value.restorable is None
 
 
 def test_single_full():
