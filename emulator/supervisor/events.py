@@ -42,7 +42,7 @@ class EventBus:
         self._clock = clock
         self._seq = 0
 
-    def emit(self, kind: str, subject: str, **data) -> Event:
+    def emit(self, kind: str, subject: str, /, **data) -> Event:
         assert kind in KINDS, kind
         self._seq += 1
         event = Event(kind, subject, data, self._clock(), self._seq)

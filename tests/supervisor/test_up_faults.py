@@ -17,7 +17,7 @@ def status(url: str) -> dict:
     return json.loads(call("GET", f"{url}/status")[1])
 
 
-def wait_for(predicate, url: str, timeout: float = 40) -> dict:
+def wait_for(predicate, url: str, timeout: float = 60) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         s = status(url)
@@ -71,26 +71,30 @@ def test_an_outage_buffers_then_drains(emu, engine):
 
 
 def test_a_request_limit_makes_the_engine_split(emu, engine):
-    emu.control.post("/v1/faults", {"target": "function", "kind": "request_limit", "bytes": 2000})
-    write_records(engine, "relational", 60, seed=13)  # ~9 KB of rows: over the limit
+    emu.control.post("/v1/faults", {"target": "function", "kind": "request_limit", "bytes": 600})
+    write_records(engine, "relational", 60, seed=13)  # ~1.8 KB compressed: over the limit
     call("POST", f"{engine}/admin/push")
     s = wait_for(lambda s: caught_up(s) and (s["last_push"] or {}).get("parts", 1) > 1, engine)
-    assert s["learned_max_payload"] == 2000
+    assert s["learned_max_payload"] == 600
 
 
 def test_engine_clock_skew_gets_401_until_cleared(emu, engine):
     emu.control.post("/v1/faults", {"target": "engine", "engine": "relational-1", "clock_skew_s": 400})
     assert emu.control.get("/v1/faults")["engines"] == {"relational-1": 400}
     write_records(engine, "relational", 2, seed=14)
-    wait_for(lambda s: last_status(s) == 401, engine)
+    s = wait_for(lambda s: any(a["kind"] == "auth" and "401" in a["message"]
+                               for a in s["recent_alerts"]), engine)
+    assert s["durable_lsn"] < s["lsn"]  # nothing lands while its signatures are stale
     emu.control.delete("/v1/faults")
     wait_for(caught_up, engine)
 
 
 def test_a_store_outage_is_503_and_drains_after(emu, engine):
     emu.control.post("/v1/faults", {"target": "store", "kind": "outage"})
+    before = emu.control.get("/v1/function").get("/persist", {}).get("requests", {}).get("503", 0)
     write_records(engine, "relational", 2, seed=15)
-    wait_for(lambda s: last_status(s) == 503, engine)
+    wait_for(lambda s: s["unacknowledged_writes"] > 0 and emu.control.get("/v1/function")
+             ["/persist"]["requests"].get("503", 0) > before, engine)
     emu.control.delete("/v1/faults")
     wait_for(caught_up, engine)
 
