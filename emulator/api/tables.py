@@ -17,6 +17,12 @@ def _grid(header: list[str], rows: list[list[str]]) -> str:
                      + [fmt.format(*r) for r in rows])
 
 
+def _discovery(d) -> str:
+    if not isinstance(d, dict):
+        return _cell(d)
+    return "registered" if d.get("registered") else "not registered"
+
+
 def status_table(health: dict, info: dict, engines: list[dict]) -> str:
     services = ", ".join(f"{k} {v}" for k, v in health.get("services", {}).items())
     head = (f"emulator {health.get('status')} (up {health.get('uptime_s')} s): {services}\n"
@@ -31,7 +37,7 @@ def status_table(health: dict, info: dict, engines: list[dict]) -> str:
                      f"{_cell(e.get('lsn'))}/{_cell(e.get('durable_lsn'))}",
                      f"{_cell(push.get('kind'))} {_cell(push.get('status'))}",
                      _cell(e.get("buffered_bytes")), _cell(boot.get("how") if isinstance(boot, dict) else boot),
-                     _cell(e.get("discovery"))])
+                     _discovery(e.get("discovery"))])
     return head + _grid(["ENGINE", "STATE", "PID", "PORT", "INSTANCE", "CURSOR", "LSN/DURABLE",
                          "LAST PUSH", "BUFFERED", "BOOT", "DISCOVERY"], rows)
 

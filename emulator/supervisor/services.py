@@ -90,7 +90,7 @@ def discovery_toml(cfg: EmulatorConfig) -> str:
         "[discovery]\n"
         f'node_id = "discovery-1"\n'
         f'bind = "127.0.0.1:{cfg.discovery_udp_port}"\n'
-        f'api = "127.0.0.1:{cfg.discovery_api_port}"\n'
+        f'api_bind = "127.0.0.1:{cfg.discovery_api_port}"\n'
         "seeds = []\n"
         f"gossip_interval_ms = {cfg.gossip_interval_ms}\n"
         f"suspicion_timeout_ms = {cfg.suspicion_timeout_ms}\n")

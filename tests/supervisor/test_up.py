@@ -181,3 +181,20 @@ def test_verbs_without_an_emulator_say_so(tmp_path):
     out = subprocess.run(WKP_EMU + ["status", "--state-dir", str(tmp_path)], capture_output=True,
                          text=True, env=child_env(), cwd=REPO, timeout=30)
     assert out.returncode == 3 and "no emulator running" in out.stderr
+
+
+def test_engines_register_with_discovery_and_leave_when_scaled_away(tmp_path):
+    config = FAST.replace("[discovery]\nenabled = false\n", "[discovery]\nudp_port = 0\napi_port = 0\n")
+    emu = start_emulator(tmp_path, config + "[fleet.document]\nreplicas = 2\n")
+    try:
+        def members():
+            return {m["node_id"]: m["status"] for m in emu.control.get("/v1/discovery")["members"]}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not {"document-1", "document-2"} <= set(members()):
+            time.sleep(0.2)
+        assert members()["document-1"] == "alive" and members()["document-2"] == "alive"
+        emu.control.post("/v1/fleet/document/scale", {"replicas": 1})
+        assert members().get("document-2") == "left"  # SIGTERM: the engine left before exiting
+        assert emu.control.get("/health")["services"]["discovery"] == "running"
+    finally:
+        assert emu.stop() == 0
