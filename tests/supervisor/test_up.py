@@ -198,3 +198,43 @@ def test_engines_register_with_discovery_and_leave_when_scaled_away(tmp_path):
         assert emu.control.get("/health")["services"]["discovery"] == "running"
     finally:
         assert emu.stop() == 0
+
+
+def test_cli_verbs_against_a_running_emulator(tmp_path):
+    emu = start_emulator(tmp_path, FAST + "[fleet.keyvalue]\nreplicas = 2\n")
+
+    def cli(*args, check=True):
+        out = subprocess.run(WKP_EMU + [*args, "--state-dir", str(emu.state_dir)], capture_output=True,
+                             text=True, env=child_env(), cwd=REPO, timeout=120)
+        assert not check or out.returncode == 0, out.stderr
+        return out
+    try:
+        table = cli("status").stdout
+        assert "keyvalue-1" in table and "keyvalue-2" in table and "LSN/DURABLE" in table
+        assert {e["name"] for e in json.loads(cli("status", "--json").stdout)["engines"]} == {
+            "keyvalue-1", "keyvalue-2"}
+        write_records(emu.engine_url("keyvalue-1"), "keyvalue", 5)
+        rolled = json.loads(cli("recycle", "keyvalue", "--rolling").stdout)["engines"]
+        assert [e["name"] for e in rolled] == ["keyvalue-2", "keyvalue-1"]  # highest ordinal first
+        assert digest(emu.engine_url("keyvalue-1"))["count"] == 5
+        assert "serving" in cli("logs", "keyvalue-1").stdout
+        assert '"kind": "engine.recycled"' in cli("logs").stdout  # the event log
+        assert "no faults set" in cli("fault", "list").stdout
+        cli("fault", "set", "target=function", "kind=latency", "ms=5")
+        assert "latency" in cli("fault", "list").stdout
+        assert json.loads(cli("fault", "clear").stdout)["function"] == 1
+        metrics = call("GET", emu.ready["control"] + "/metrics")[1].decode()
+        assert 'wkp_engines{kind="keyvalue",state="running"} 2' in metrics
+        assert "wkp_function_requests_total" in metrics
+        assert json.loads(cli("reset").stdout)["removed"] > 0
+        assert emu.control.get("/v1/store")["objects"] == 0
+        bad = cli("kill", "keyvalue-9", check=False)
+        assert bad.returncode == 1 and "unknown engine" in bad.stderr
+        bad = cli("scale", "keyvalue", "-1", check=False)
+        assert bad.returncode == 2 and "replicas" in bad.stderr
+        killed = json.loads(cli("kill", "keyvalue-2").stdout)
+        assert killed["state"] == "killed"
+        cli("down")
+        assert emu.popen.wait(60) == 0
+    finally:
+        emu.stop()
