@@ -12,14 +12,17 @@ process's event loop) form a cluster through one seed. Then, per trial:
   the time to the first suspicion anywhere (SWIM's first detection) beside the
   paper's expected T/(1-(1-1/N)^(N-1)); and the time from that first suspicion
   until every other member marks it failed, beside the configured suspicion
-  timeout. Crashed nodes are replaced by fresh ones so N stays the same.
+  timeout. Crashed nodes are replaced by fresh ones so N stays the same;
+- a pause, for more first-detection samples at little cost: max(1, N/16) nodes
+  drop all their traffic (their own fault plan) until someone suspects each,
+  which to the others is exactly a crash; then they come back and refute.
 
 Times come from the nodes' own change events (wall clock, one process, so one
 clock). Medians (and the worst trial) are printed with ratio = median / analytic.
 The default timing is the seed's (500 ms / 5000 ms) scaled down 2.5x (200 ms /
 2000 ms) to keep the run to a few minutes; ratios are in units of T either way.
 
-    .venv/bin/python bench/bench_swim.py [--sizes 8,32,64] [--trials 9]
+    .venv/bin/python bench/bench_swim.py [--sizes 8,32,64] [--trials 7] [--pauses 15]
         [--interval-ms 200] [--suspicion-ms 2000] [--fanout 3] [--loss 0] [--json FILE]
 """
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import math
 import random
 import statistics
@@ -51,7 +55,7 @@ def serf_rounds(n: int, fanout: int, loss: float) -> int:
     return math.ceil(math.log((n + 1) * 9999) / (0.5 * fanout * (1 - loss)))
 
 
-async def measure(n: int, config: DiscoveryConfig, trials: int, loss: float,
+async def measure(n: int, config: DiscoveryConfig, trials: int, pauses: int, loss: float,
                   rng: random.Random) -> dict:
     period = config.gossip_interval_ms / 1000
     cluster = BenchCluster(config)
@@ -69,11 +73,16 @@ async def measure(n: int, config: DiscoveryConfig, trials: int, loss: float,
             after_kill.append(all_failed)
         await cluster.replace_crashed(victims)
         await cluster.settle()
+    for _ in range(pauses):
+        first += await cluster.pause(rng, victims)
     health = max(node.core.health for node in cluster.running())
     crashed = {node.node_id for node in cluster.crashed}
-    false_failures = sum(1 for node in cluster.nodes for e in node.events
-                         if e.status == "failed" and e.node_id not in crashed
-                         and not e.node_id.startswith("probe-"))
+    false = [(e.at, node.node_id, e.node_id) for node in cluster.nodes for e in node.events
+             if e.status == "failed" and e.node_id not in crashed
+             and not e.node_id.startswith("probe-")]
+    for at, observer, node_id in sorted(false)[:5]:
+        print(f"N={n}: {observer} marked live {node_id} failed at {at:.3f}", file=sys.stderr)
+    false_failures = len(false)
     await cluster.stop()
     return {"n": n, "dissemination_rounds": spread, "first_detection_s": first,
             "failed_everywhere_after_first_s": after_first, "failed_everywhere_after_kill_s": after_kill,
@@ -110,7 +119,8 @@ def print_table(results: list[dict], config: DiscoveryConfig, fanout: int, loss:
         for metric, median, worst, analytic, model in rows(result, config, fanout, loss):
             print(f"{result['n']:>3}  {metric:<40} {median:>8.3f} {worst:>8.3f} {analytic:>9.3f} "
                   f"{median / analytic:>6.2f}  {model}")
-        print(f"     (crashes: {len(result['first_detection_s'])}, updates: "
+        print(f"     (first detections: {len(result['first_detection_s'])}, crashes: "
+              f"{len(result['failed_everywhere_after_first_s'])}, updates: "
               f"{len(result['dissemination_rounds'])}, event-loop lag p99 "
               f"{result['lag_p99_ms']:.1f} ms, max local-health score {result['max_health_score']}, "
               f"live nodes ever marked failed: {result['false_failures']})")
@@ -128,7 +138,7 @@ async def main_async(args) -> list[dict]:
     for n in args.sizes:
         started = time.monotonic()
         results.append(await measure(n, replace(config, rng_seed=rng.randrange(1 << 30)),
-                                     args.trials, args.loss, rng))
+                                     args.trials, args.pauses, args.loss, rng))
         print(f"N={n}: {time.monotonic() - started:.0f} s", file=sys.stderr)
     print_table(results, config, args.fanout, args.loss)
     return results
@@ -137,7 +147,9 @@ async def main_async(args) -> list[dict]:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[8, 32, 64])
-    p.add_argument("--trials", type=int, default=9)
+    p.add_argument("--trials", type=int, default=7, help="crash trials per N")
+    p.add_argument("--pauses", type=int, default=15,
+                   help="extra first-detection trials per N (a node silenced, then back)")
     p.add_argument("--interval-ms", type=int, default=200)
     p.add_argument("--suspicion-ms", type=int, default=2000)
     p.add_argument("--probe-timeout-ms", type=int, default=0, help="default: 40%% of the interval")
@@ -146,6 +158,7 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", metavar="FILE", help="also write the raw samples here")
     args = p.parse_args(argv)
+    logging.getLogger("wkp.discovery").setLevel(logging.ERROR)  # fault-plan notices
     results = asyncio.run(main_async(args))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))

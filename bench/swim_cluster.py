@@ -87,9 +87,13 @@ class BenchCluster:
     async def settle(self) -> None:
         """Converged, nothing left to gossip, every node healthy (under loss, converged
         is all one can ask: lost acks keep making suspicions to refute); then a random
-        phase."""
+        phase. "Nothing to gossip" means nothing hot: the tail of retransmissions rides on
+        pings and acks, which are sent anyway. Between trials this matters: N nodes share
+        this one CPU, and overlapping waves of updates could saturate the loop, and a
+        saturated loop makes false suspicions (more updates)."""
+        hot = self.config.retransmit_mult
         quiet = lambda: self.converged() and (self.faults.loss > 0 or all(
-            len(n.core.queue) == 0 and n.core.health == 0 for n in self.running()))
+            not n.core.queue.hot(hot) and n.core.health == 0 for n in self.running()))
         await self.wait(quiet, 30 + 2 * len(self.nodes) * self.period)
         await asyncio.sleep(random.random() * self.period)
 
@@ -102,9 +106,7 @@ class BenchCluster:
         arrivals = [_first_event(n, node_id, "alive", started) for n in self.running()]
         return max(arrivals) - started
 
-    async def crash(self, rng: random.Random, count: int = 1) -> list[tuple[float, float]]:
-        """Crash `count` nodes at once; for each, (first suspicion anywhere, failed at every
-        other node), in seconds after the crash."""
+    async def _victims(self, rng: random.Random, count: int) -> list[DiscoveryNode]:
         victims: list[DiscoveryNode] = []
         while len(victims) < count:  # under loss, not one that is already suspected
             candidate = rng.choice(self.running()[1:])  # never the seed of replacements
@@ -114,6 +116,39 @@ class BenchCluster:
                 victims.append(candidate)
             else:
                 await asyncio.sleep(0.01)
+        return victims
+
+    async def pause(self, rng: random.Random, count: int = 1) -> list[float]:
+        """Silence `count` nodes (their own fault plan drops all their traffic), each until
+        someone suspects it: to the others exactly a crash, but the node comes back
+        and refutes, so a sample costs no suspicion timeout and no replacement.
+        Returns the seconds to each one's first suspicion."""
+        victims = await self._victims(rng, count)
+        others = [n for n in self.running() if n not in victims]
+        started = time.time()
+        for victim in victims:
+            victim.set_faults(FaultPlan(isolate=frozenset({victim.node_id})))
+        silent = list(victims)
+        deadline = time.monotonic() + (2 * len(self.nodes) + 1) * self.period + 30
+        while silent:  # each comes back as soon as it is suspected, to refute in time
+            for victim in list(silent):
+                if any(_status(o, victim.node_id) is not Status.ALIVE for o in others):
+                    victim.set_faults(self.faults)
+                    silent.remove(victim)
+            if time.monotonic() > deadline:
+                raise TimeoutError("a silenced node was never suspected")
+            await asyncio.sleep(0.005)
+        # Let the wave of suspicions and refutations drain before the next trial: 64
+        # nodes share one CPU here, and overlapping waves overload it (see settle()).
+        await self.settle()
+        return [min(t for o in others if (t := _first_event(o, v.node_id, "suspect", started,
+                                                             None))) - started
+                for v in victims]
+
+    async def crash(self, rng: random.Random, count: int = 1) -> list[tuple[float, float]]:
+        """Crash `count` nodes at once; for each, (first suspicion anywhere, failed at every
+        other node), in seconds after the crash."""
+        victims = await self._victims(rng, count)
         others = [n for n in self.running() if n not in victims]
         started = time.time()
         for victim in victims:

@@ -44,14 +44,20 @@ class BroadcastQueue:
     def __contains__(self, node_id: str) -> bool:
         return node_id in self._sent
 
-    def _ranked(self, skipped: set[str]):
+    def hot(self, below: int) -> bool:
+        """Whether any record was sent fewer than `below` times."""
+        return any(count < below for count in self._buckets)
+
+    def _ranked(self, skipped: set[str], below: int | None):
         for count in sorted(self._buckets):
+            if below is not None and count >= below:
+                return
             for node_id in reversed(self._buckets[count]):
                 if node_id not in skipped:
                     yield node_id
 
     def take(self, *, limit: int, budget: int, size_of: Callable[[str], int],
-             skip: Iterable[str] = ()) -> list[str]:
+             skip: Iterable[str] = (), below: int | None = None) -> list[str]:
         """Ids for one message; counts them as sent once more.
 
         One record always goes even if alone it exceeds the budget, so that an
@@ -60,7 +66,7 @@ class BroadcastQueue:
         for a smaller one would cost a size check per queued record per message).
         """
         chosen, used = [], 0
-        for node_id in self._ranked(set(skip)):
+        for node_id in self._ranked(set(skip), below):
             size = size_of(node_id)
             if chosen and used + size > budget:
                 break

@@ -15,8 +15,13 @@ of the period: the member is suspected. A suspicion is refuted by the member
 itself with a higher incarnation, or becomes failed `suspicion_timeout` after the
 first suspicion (messages.Update carries the suspicion's age). Changes ride on
 protocol messages (dissemination.BroadcastQueue), each sent at most
-lambda*ceil(log2(N+1)) times, and each period also goes to `gossip_fanout`
-random members when anything is pending. Joins and partition healing use
+lambda*ceil(log2(N+1)) times. While a change is hot (sent fewer than lambda
+times by this node) it is also pushed each period to `gossip_fanout` random
+members in datagrams of their own; the rest of its retransmissions ride only on
+pings and acks, which are sent anyway. That keeps dissemination at one or two
+periods while a burst of changes costs bytes, not extra datagrams: with many
+nodes sharing a CPU, extra datagrams are what saturates it. Joins and partition
+healing use
 push-pull Syncs of the whole table. A graceful leave is a `left` record.
 
 Local health (from Lifeguard, Dadgar et al. 2018): a node that has to refute a
@@ -259,10 +264,10 @@ class Membership:
             self.probe = Probe(target, seq, now, now + p.probe_timeout * scale, self._next_period)
             effects.append(Send(member.addr, Ping(seq, self.me, target, self.piggyback(target, now)),
                                 target))
-        if len(self.queue):
+        if p.gossip_fanout and self.queue.hot(p.retransmit_mult):
             peers = self.table.peers(self.me)
             for peer in self.rng.sample(peers, min(len(peers), p.gossip_fanout)):
-                updates = self.piggyback(peer.node_id, now)
+                updates = self.piggyback(peer.node_id, now, hot_only=True)
                 if updates:
                     effects.append(Send(peer.addr, Gossip(self.me, updates), peer.node_id))
         if self.seeds and not self.table.peers(self.me):
@@ -333,7 +338,8 @@ class Membership:
             cached = self._sizes[node_id] = (member, update_size(Update(member)) + 8)
         return cached[1]
 
-    def piggyback(self, to: str | None, now: float) -> tuple[Update, ...]:
+    def piggyback(self, to: str | None, now: float, *, hot_only: bool = False
+                  ) -> tuple[Update, ...]:
         """Updates for a message to `to`; its own suspicion first, so it can refute."""
         first: list[str] = []
         recipient = self.table.member(to) if to else None
@@ -341,7 +347,9 @@ class Membership:
             first.append(to)
         budget = self.params.max_payload - sum(self._size(i) for i in first)
         limit = self.params.retransmit_limit(self.gossiping_count())
-        chosen = self.queue.take(limit=limit, budget=budget, size_of=self._size, skip=first)
+        below = self.params.retransmit_mult if hot_only else None
+        chosen = self.queue.take(limit=limit, budget=budget, size_of=self._size, skip=first,
+                                 below=below)
         return tuple(self.update_for(node_id, now) for node_id in first + chosen)
 
     def _send_sync(self, peer: Member | str, now: float, effects: list[Effect], *,

@@ -201,3 +201,18 @@ def test_local_health_stretches_the_timing_of_a_node_that_had_to_refute():
     a.handle_timer(2 * T)
     assert a.health == 0  # an acked probe restores it
     assert (a.probe.direct_deadline, a.probe.end) == (2 * T + FAST.probe_timeout, 3 * T)
+
+
+def test_fanout_datagrams_carry_only_hot_updates_and_the_tail_rides_on_probes():
+    cluster = converged_cluster(8, params=replace(FAST, heartbeat_timeout=1e6))
+    cluster.sent.clear()
+    member, effects = cluster.nodes["n3"].register("engine", Member("engine").meta, cluster.now)
+    cluster.execute("n3", effects)
+    cluster.run_for(30 * T)
+    by_n3 = [(t, s.message) for t, n, s in cluster.sent if n == "n3"
+             for u in getattr(s.message, "updates", ()) if u.member == member]
+    gossips = [t for t, m in by_n3 if isinstance(m, Gossip)]
+    assert gossips and len(gossips) <= FAST.retransmit_mult + FAST.gossip_fanout - 1
+    assert max(gossips) < min(t for t, m in by_n3 if not isinstance(m, Gossip)) + 2 * T
+    assert len(by_n3) == FAST.retransmit_limit(8)  # the rest went on pings and acks
+    assert not [s for t, n, s in cluster.sent if isinstance(s.message, Gossip) and t > max(gossips) + 3 * T]
