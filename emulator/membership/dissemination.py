@@ -44,6 +44,16 @@ class BroadcastQueue:
     def __contains__(self, node_id: str) -> bool:
         return node_id in self._sent
 
+    def sent_once_more(self, node_id: str, limit: int) -> None:
+        """Count a transmission the caller chose itself (a record it sends first)."""
+        count = self._sent.get(node_id)
+        if count is None:
+            return
+        self.discard(node_id)
+        if count + 1 < limit:
+            self._sent[node_id] = count + 1
+            self._buckets.setdefault(count + 1, {})[node_id] = None
+
     def hot(self, below: int) -> bool:
         """Whether any record was sent fewer than `below` times."""
         return any(count < below for count in self._buckets)
@@ -75,9 +85,5 @@ class BroadcastQueue:
             if used >= budget:
                 break
         for node_id in chosen:
-            count = self._sent[node_id] + 1
-            self.discard(node_id)
-            if count < limit:
-                self._sent[node_id] = count
-                self._buckets.setdefault(count, {})[node_id] = None
+            self.sent_once_more(node_id, limit)
         return chosen

@@ -340,13 +340,19 @@ class Membership:
 
     def piggyback(self, to: str | None, now: float, *, hot_only: bool = False
                   ) -> tuple[Update, ...]:
-        """Updates for a message to `to`; its own suspicion first, so it can refute."""
+        """Updates for a message to `to`. First the recipient's own suspicion, so it can
+        refute; then our own record while it is queued (a refutation, say), so that
+        every message we send carries it (Lifeguard's "buddy system" does the first)."""
         first: list[str] = []
         recipient = self.table.member(to) if to else None
         if recipient is not None and recipient.status is not Status.ALIVE:
             first.append(to)
+        if self.me in self.queue:
+            first.append(self.me)
         budget = self.params.max_payload - sum(self._size(i) for i in first)
         limit = self.params.retransmit_limit(self.gossiping_count())
+        for node_id in first:
+            self.queue.sent_once_more(node_id, limit)
         below = self.params.retransmit_mult if hot_only else None
         chosen = self.queue.take(limit=limit, budget=budget, size_of=self._size, skip=first,
                                  below=below)
