@@ -12,6 +12,10 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
     echo "wkp-emu needs Python 3.11 or newer as '$python' (set PYTHON=...)" >&2
     exit 1
 fi
+# One bootstrap at a time: ./wkp-emu and ./run-tests started together (or a
+# test that runs ./wkp-emu) must not install into the same venv concurrently.
+exec 9>"$root/.wkp-bootstrap.lock"
+flock 9
 stamp="$venv/.wkp-installed${extra:+-$extra}"
 want="$(sha256sum "$root/pyproject.toml" | cut -d' ' -f1)"
 if [ ! -x "$venv/bin/python" ]; then
