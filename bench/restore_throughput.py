@@ -5,11 +5,12 @@ a moto server, then, in the same run and against the same moto:
 - baseline: boto3 GETs of exactly the objects the restore plan returns,
   streamed in 1 MiB reads and discarded;
 - function: GET /restore, streamed and discarded, while sampling the
-  function process's RSS.
+  function process's RSS; once with the default kernel relay (splice) and
+  once with --no-splice (the bytes pass through Python).
 Prints throughput of both, the ratio (target >= 0.8) and the function's peak
 RSS growth during the restore (target <= 64 MiB). Seed SLO: 1 GiB < 45 s.
 
-    python bench/restore_throughput.py [--sizes 256M,1G] [--deltas 8]
+    python bench/restore_throughput.py [--sizes 256M,1G] [--deltas 8] [--relays splice,stream]
 """
 from __future__ import annotations
 
@@ -88,15 +89,20 @@ def baseline_get(s3_endpoint, bucket, instance) -> tuple[float, int]:
     listing = client.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
     objects = [layout.parse_key(o["Key"], o["Size"]) for o in listing]
     plan = plan_restore([o for o in objects if o])
-    started, total = time.perf_counter(), 0
+    started, total, digest = time.perf_counter(), 0, hashlib.sha256()
     for obj in plan.objects:
         body = client.get_object(Bucket=bucket, Key=obj.key)["Body"]
         while chunk := body.read(CHUNK):
             total += len(chunk)
-    return time.perf_counter() - started, total
+    elapsed = time.perf_counter() - started
+    for obj in plan.objects:  # after the clock: what the function must send, to check it
+        body = client.get_object(Bucket=bucket, Key=obj.key)["Body"]
+        while chunk := body.read(CHUNK):
+            digest.update(chunk)
+    return elapsed, total, digest.hexdigest()
 
 
-async def function_restore(endpoint, instance, pid) -> tuple[float, int, int]:
+async def function_restore(endpoint, instance, pid, digest=None):
     req = sr.restore_request(secret=SECRET, now=int(time.time()), request_id="bench-restore",
                              engine="relational", tenant="bench", instance_id=instance)
     sampler = RssSampler(pid)
@@ -105,27 +111,33 @@ async def function_restore(endpoint, instance, pid) -> tuple[float, int, int]:
     async with aiohttp.ClientSession(auto_decompress=False, timeout=timeout) as http:
         async with http.get(endpoint + req.target, headers=req.headers) as resp:
             assert resp.status == 200, resp.status
+            checksum = resp.headers["X-WeftKit-Checksum"]
             async for chunk in resp.content.iter_chunked(CHUNK):
                 total += len(chunk)
+                if digest is not None:
+                    digest.update(chunk)
     elapsed = time.perf_counter() - started
-    return elapsed, total, sampler.stop()
+    return elapsed, total, sampler.stop(), checksum
 
 
-def run(size: int, deltas: int, rounds: int) -> dict:
+def run(size: int, deltas: int, rounds: int, relay: str) -> dict:
     moto, s3_endpoint = start_moto()
     bucket = "bench"
-    fn, ready = start_function(s3_endpoint, bucket)
+    fn, ready = start_function(s3_endpoint, bucket, *(["--no-splice"] if relay == "stream" else []))
     try:
         instance = f"bench-{size}"
         asyncio.run(push_chain(ready["endpoint"], instance, size, deltas))
         base, fun, rss = [], [], []
         for _ in range(rounds):  # alternate, so drift on a shared machine hits both
-            t, n = baseline_get(s3_endpoint, bucket, instance)
+            t, n, digest = baseline_get(s3_endpoint, bucket, instance)
             base.append(n / t)
-            t2, n2, grow = asyncio.run(function_restore(ready["endpoint"], instance, fn.pid))
-            assert n2 == n, (n2, n)
+            t2, n2, grow, checksum = asyncio.run(function_restore(ready["endpoint"], instance, fn.pid))
+            assert n2 == n and checksum == "sha256=" + digest, (n2, n, checksum, digest)
             fun.append(n2 / t2)
             rss.append(grow)
+        sent = hashlib.sha256()  # untimed: the bytes themselves, not only their count
+        asyncio.run(function_restore(ready["endpoint"], instance, fn.pid, sent))
+        assert "sha256=" + sent.hexdigest() == checksum, "the function sent other bytes"
         b, f = max(base), max(fun)
         return {"size": size, "baseline_MBps": b / MiB, "function_MBps": f / MiB,
                 "ratio": f / b, "restore_s": size / f, "rss_growth_MiB": max(rss) / MiB}
@@ -139,11 +151,13 @@ def main() -> None:
     ap.add_argument("--sizes", default="256M,1G")
     ap.add_argument("--deltas", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--relays", default="splice,stream")
     args = ap.parse_args()
-    for text in args.sizes.split(","):
-        r = run(parse_size(text), args.deltas, args.rounds)
-        print(f"restore {text:>5}: function {r['function_MBps']:7.1f} MiB/s, raw boto3 GET "
-              f"{r['baseline_MBps']:7.1f} MiB/s, ratio {r['ratio']:.2f} (target >= 0.80); "
+    runs = [(text, relay) for text in args.sizes.split(",") for relay in args.relays.split(",")]
+    for text, relay in runs:
+        r = run(parse_size(text), args.deltas, args.rounds, relay)
+        print(f"restore {text:>5} ({relay} relay): function {r['function_MBps']:7.1f} MiB/s, "
+              f"raw boto3 GET {r['baseline_MBps']:7.1f} MiB/s, ratio {r['ratio']:.2f} (target >= 0.80); "
               f"restore time {r['restore_s']:.1f} s (SLO 1 GiB < 45 s); "
               f"function RSS growth {r['rss_growth_MiB']:.1f} MiB (target <= 64)", flush=True)
 

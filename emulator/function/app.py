@@ -25,7 +25,7 @@ from .chains import Chains
 from .config import FunctionConfig
 from .faults import Fault, FaultSpecError, FaultTable, WKP_PATHS
 from .faulty_store import FaultyStore
-from .keys import ADMISSION, BACKGROUND, CHAINS, CONFIG, FAULTS, INFLIGHT, METRICS, STORE
+from .keys import ADMISSION, BACKGROUND, CHAINS, CONFIG, FAULTS, INFLIGHT, METRICS, RELAYED, STORE
 from .metrics import Metrics
 from .persist import persist
 from .restore import restore
@@ -64,7 +64,7 @@ async def wkp_middleware(request: web.Request, handler):
         with app[ADMISSION].enter() as inflight:
             request[INFLIGHT] = inflight  # counted from arrival, before any injected delay
             response = await _handle(request, handler)
-        status, out = response.status, response.body_length or 0
+        status, out = response.status, (response.body_length or 0) + request.get(RELAYED, 0)
         return response
     except web.HTTPException as exc:
         status = exc.status

@@ -32,6 +32,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--s3-port", type=int, default=0, help="port of the embedded moto (default: free)")
     p.add_argument("--async", dest="async_storage", action="store_true",
                    help="answer 202 once verified and store in the background")
+    p.add_argument("--no-splice", dest="splice", action="store_false",
+                   help="relay restores through Python instead of splicing sockets in the kernel")
     p.add_argument("--takeover-lease", type=float, default=120.0, metavar="SECONDS")
     p.add_argument("--log-level", default="WARNING")
     p.set_defaults(func=run)
@@ -61,7 +63,8 @@ async def _serve(args) -> int:
     endpoint = args.s3_endpoint or s3.endpoint
     config = FunctionConfig(secret=secret, s3_endpoint=endpoint, bucket=args.bucket,
                             limits=Limits(max_payload=args.max_payload, max_inflight=args.max_inflight),
-                            async_storage=args.async_storage, takeover_lease_s=args.takeover_lease)
+                            async_storage=args.async_storage, splice=args.splice,
+                            takeover_lease_s=args.takeover_lease)
     try:
         running = await start_function(config, args.host, args.port, s3)
     except BaseException:

@@ -19,6 +19,9 @@ class FunctionConfig:
     async_storage: bool = False  # answer 202 and upload in the background
     takeover_lease_s: float = DEFAULT_LEASE_S
     restore_chunk: int = 1024 * 1024
+    # Restores of one-encoding chains from a plain-http store are moved socket to
+    # socket in the kernel (splice_relay.py); False streams them through Python.
+    splice: bool = True
     fault_seed: int | None = None  # seeds the fault injector's RNG (tests, scenarios)
     clock: Callable[[], float] = time.time  # the only clock the handlers read
 

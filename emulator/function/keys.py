@@ -11,3 +11,4 @@ METRICS = web.AppKey("metrics", object)
 ADMISSION = web.AppKey("admission", object)
 BACKGROUND = web.AppKey("background", set)
 INFLIGHT = web.RequestKey("inflight", int)  # requests in flight before this one
+RELAYED = web.RequestKey("relayed", int)  # body bytes spliced past aiohttp's own counter

@@ -14,6 +14,7 @@ class Metrics:
     bytes_out: Counter = field(default_factory=Counter)
     latency_sum: Counter = field(default_factory=Counter)
     latency_buckets: Counter = field(default_factory=Counter)  # (path, le) -> n
+    restore_relays: Counter = field(default_factory=Counter)  # "splice" | "stream" -> n
 
     def observe(self, path: str, status: int, seconds: float, bytes_in: int, bytes_out: int) -> None:
         self.requests[(path, status)] += 1
@@ -26,11 +27,14 @@ class Metrics:
 
     def snapshot(self) -> dict:
         paths = sorted({p for p, _ in self.requests})
-        return {p: {"requests": {str(s): n for (q, s), n in sorted(self.requests.items()) if q == p},
+        out = {p: {"requests": {str(s): n for (q, s), n in sorted(self.requests.items()) if q == p},
                     "bytes_in": self.bytes_in[p], "bytes_out": self.bytes_out[p],
                     "latency_mean_s": self.latency_sum[p] / max(1, sum(
                         n for (q, _), n in self.requests.items() if q == p))}
                 for p in paths}
+        if "/restore" in out:
+            out["/restore"]["relays"] = dict(self.restore_relays)
+        return out
 
     def prometheus(self) -> str:
         lines = ["# TYPE wkp_function_requests_total counter"]
@@ -39,6 +43,9 @@ class Metrics:
         for name, counter in (("bytes_in", self.bytes_in), ("bytes_out", self.bytes_out)):
             lines.append(f"# TYPE wkp_function_{name}_total counter")
             lines += [f'wkp_function_{name}_total{{path="{p}"}} {n}' for p, n in sorted(counter.items())]
+        lines.append("# TYPE wkp_function_restore_relays_total counter")
+        lines += [f'wkp_function_restore_relays_total{{relay="{r}"}} {n}'
+                  for r, n in sorted(self.restore_relays.items())]
         lines.append("# TYPE wkp_function_latency_seconds histogram")
         for path in sorted(self.latency_sum):
             total = sum(n for (q, _), n in self.requests.items() if q == path)

@@ -1,7 +1,9 @@
 """The storage interface the function needs, and nothing more (Litestream's shape).
 
-Nine operations. Every backend passes the same contract suite
-(tests/contract/test_object_store.py). Errors: a missing key is `None` or
+Nine operations, plus one optional capability: `raw_capable` / `open_raw`,
+a body left in its socket so that a restore can be spliced in the kernel
+(raw_get.py); a backend without it is read through `stream`. Every backend
+passes the same contract suite (tests/store/test_object_store.py). Errors: a missing key is `None` or
 `NotFound`; a failed create-only put is `PreconditionFailed`; anything that
 means "the store cannot be reached or failed transiently" is the protocol's
 StoreUnavailable, which the function answers with 503.
