@@ -61,20 +61,29 @@ class SpliceRelay:
 
     def __init__(self, request: web.Request, timeout_s: float):
         self._loop = asyncio.get_running_loop()
-        self._dst = os.dup(request.transport.get_extra_info("socket").fileno())
-        self._pipe_r, self._pipe_w = os.pipe()
-        try:  # a bigger pipe means fewer round trips; the default (64 KiB) also works
-            fcntl.fcntl(self._pipe_w, _F_SETPIPE_SZ, PIPE_SIZE)
-        except OSError:
-            pass
-        # what the kernel granted: waiting on the store while the pipe is full would spin
-        self._capacity = fcntl.fcntl(self._pipe_w, _F_GETPIPE_SZ)
         self._timeout_s = timeout_s
         self.sent = 0
+        self._fds: list[int] = []
+        try:  # out of descriptors halfway must not leak the ones already taken
+            self._dst = self._take(os.dup(request.transport.get_extra_info("socket").fileno()))
+            self._pipe_r, self._pipe_w = map(self._take, os.pipe())
+            try:  # a bigger pipe means fewer round trips; the default (64 KiB) also works
+                fcntl.fcntl(self._pipe_w, _F_SETPIPE_SZ, PIPE_SIZE)
+            except OSError:
+                pass
+            # what the kernel granted: waiting on the store while the pipe is full would spin
+            self._capacity = fcntl.fcntl(self._pipe_w, _F_GETPIPE_SZ)
+        except BaseException:
+            self.close()
+            raise
+
+    def _take(self, fd: int) -> int:
+        self._fds.append(fd)
+        return fd
 
     def close(self) -> None:
-        for fd in (self._dst, self._pipe_r, self._pipe_w):
-            os.close(fd)
+        while self._fds:
+            os.close(self._fds.pop())
 
     async def __aenter__(self):
         return self

@@ -67,8 +67,10 @@ async def open_raw_get(url: str, key: str, timeout_s: float) -> RawObject:
             await loop.sock_sendall(sock, request)
             buffer = b""
             while (end := buffer.find(b"\r\n\r\n")) < 0:
+                if len(buffer) > MAX_HEAD:
+                    raise StoreUnavailable(f"object store sent a response head over {MAX_HEAD} bytes")
                 data = await loop.sock_recv(sock, 16 * 1024)
-                if not data or len(buffer) > MAX_HEAD:
+                if not data:
                     raise StoreUnavailable("object store closed the connection before the headers")
                 buffer += data
     except (OSError, TimeoutError) as exc:
@@ -81,12 +83,13 @@ async def open_raw_get(url: str, key: str, timeout_s: float) -> RawObject:
         raise
     status, headers = parse_response_head(buffer[:end])
     body = buffer[end + 4:]
-    if status == 200 and headers.get("content-length", "").isdigit() \
+    length = headers.get("content-length", "")
+    if status == 200 and length.isdigit() and len(body) <= int(length) \
             and "chunked" not in headers.get("transfer-encoding", ""):
-        length = int(headers["content-length"])
-        if len(body) <= length:
-            return RawObject(sock, length, body)
+        return RawObject(sock, int(length), body)
     sock.close()
     if status == 404:
         raise NotFound(key)
+    if status == 200:  # no usable length: the relay could not know where the body ends
+        raise StoreUnavailable(f"object store answered GET {key} without a usable Content-Length")
     raise StoreUnavailable(f"object store answered GET {key} with {status}")
