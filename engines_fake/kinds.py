@@ -127,3 +127,29 @@ PROFILES = {p.name: p for p in (
 
 def profile(kind: str) -> KindProfile:
     return PROFILES[kind]
+
+
+def sized(kind: str, rng: random.Random, i: int, size: int) -> bytes:
+    """A value of `kind` of about `size` bytes that still passes the kind's validation.
+
+    JSON kinds get a `pad` field, markdown more words, vectors more dimensions
+    (rounded to whole float32s), the opaque kinds random hex (compressible about
+    twice, like tokens) or random bytes for filestore (incompressible).
+    """
+    if size <= 0:
+        return PROFILES[kind].generate(rng, i)
+    if kind == "vector":
+        return _vector(rng, i, dims=max(1, size // 4))
+    if kind == "filestore":
+        return _blob(rng, i, size)
+    if kind in ("inmemory", "keyvalue"):
+        return rng.randbytes((size + 1) // 2).hex().encode()[:size]
+    if kind == "markdown":
+        text = f"# {_words(rng, 4).title()}\n\n"
+        while len(text) < size:
+            text += _words(rng, 12) + ".\n"
+        return text[:size].encode()
+    value = json.loads(PROFILES[kind].generate(rng, i))
+    base = len(json.dumps(value, sort_keys=True)) + len(', "pad": ""')
+    value["pad"] = _words(rng, max(1, (size - base) // 6 + 1))[: max(0, size - base)]
+    return json.dumps(value, sort_keys=True).encode()

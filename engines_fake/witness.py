@@ -15,12 +15,17 @@ reports, in /recovery, /status and the volume's recovery.json:
     mismatched             witnessed keys whose restored value differs (must be empty)
 
 Then it rewrites the witness without the lost tail, because the engine's next
-writes reuse those lsns. One witness directory belongs to one engine slot.
+writes reuse those lsns, and appends the report (with its time) to
+`recoveries.jsonl` beside it, so the lost tail stays on record. Every entry
+carries `at` (wall-clock seconds): a write's time and the time its push was
+acknowledged give the write's data-at-risk window, which scenarios measure.
+One witness directory belongs to one engine slot.
 """
 from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 from .records import RecordSet, value_sha
@@ -33,6 +38,7 @@ class Witness:
     def __init__(self, directory: Path):
         self.dir = Path(directory)
         self.path = self.dir / "witness.jsonl"
+        self.recoveries = self.dir / "recoveries.jsonl"
         self._fd: int | None = None
 
     def _entries(self) -> list[dict]:
@@ -66,6 +72,8 @@ class Witness:
                   "mismatched": mismatched[:MAX_LISTED], "mismatched_count": len(mismatched)}
         kept = [e for e in entries if e.get("lsn", e.get("ack", 0)) <= lsn and ("w" in e or "ack" in e)]
         write_atomic(self.path, b"".join(json.dumps(e, sort_keys=True).encode() + b"\n" for e in kept))
+        with self.recoveries.open("a") as f:
+            f.write(json.dumps({**report, "at": time.time()}, sort_keys=True) + "\n")
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         return report
 
@@ -75,10 +83,10 @@ class Witness:
 
     def note_write(self, lsn: int, key: str, value: bytes | None) -> None:
         self._append({"w": "put" if value is not None else "delete", "lsn": lsn, "key": key,
-                      "sha": value_sha(value)})
+                      "sha": value_sha(value), "at": time.time()})
 
     def note_ack(self, lsn: int) -> None:
-        self._append({"ack": lsn})
+        self._append({"ack": lsn, "at": time.time()})
 
     def close(self) -> None:
         if self._fd is not None:

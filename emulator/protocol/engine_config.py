@@ -15,7 +15,8 @@ Emulator extensions (a real engine ignores them; docs/engines.md):
     WEFTKIT_PERSIST_SHUTDOWN_BUDGET 30          WEFTKIT_PERSIST_BUFFER_BYTES 256 MiB
     WEFTKIT_PERSIST_BACKOFF_BASE 1              WEFTKIT_PERSIST_HEALTH_INTERVAL 60
     WEFTKIT_PERSIST_REQUEST_TIMEOUT 60          WEFTKIT_PERSIST_STORE_ENDPOINT / _BUCKET
-    WEFTKIT_ENGINE_WORKLOAD_RATE / _KEYS / _SEED   WEFTKIT_ENGINE_COMPACT_BYTES
+    WEFTKIT_ENGINE_WORKLOAD_RATE / _KEYS / _SEED / _VALUE_BYTES / _DELETES
+    WEFTKIT_ENGINE_WORKLOAD_BURST_WRITES / _BURST_EVERY   WEFTKIT_ENGINE_COMPACT_BYTES
     WEFTKIT_ENGINE_WITNESS_DIR
 """
 from __future__ import annotations
@@ -56,6 +57,10 @@ class WorkloadConfig:
     auto: bool = False          # WORKLOAD_RATE=auto: the kind's typical rate
     keys: int = 0               # key space; 0 = the kind's default
     seed: int | None = None
+    value_bytes: int = 0        # size of each value; 0 = the kind's typical size
+    deletes: float = 0.0        # share of operations that delete a key (0..1)
+    burst_writes: int = 0       # extra writes at once every burst_every_s (0: no bursts)
+    burst_every_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -170,12 +175,23 @@ def _schedule(env) -> Schedule:
 
 def _workload(env) -> WorkloadConfig:
     auto = (_raw(env, E + "WORKLOAD_RATE") or "").lower() == "auto"
-    return WorkloadConfig(
+    cfg = WorkloadConfig(
         rate=0.0 if auto else _number(env, E + "WORKLOAD_RATE", 0.0, kind=float, maximum=100000,
                                       what="rate (writes per second, or auto)"),
         auto=auto,
         keys=_number(env, E + "WORKLOAD_KEYS", 0, maximum=10**9, what="whole number"),
-        seed=_number(env, E + "WORKLOAD_SEED", None, what="whole number"))
+        seed=_number(env, E + "WORKLOAD_SEED", None, what="whole number"),
+        value_bytes=_number(env, E + "WORKLOAD_VALUE_BYTES", 0, minimum=0, maximum=64 * 1024 * 1024,
+                            what="whole number of bytes"),
+        deletes=_number(env, E + "WORKLOAD_DELETES", 0.0, kind=float, maximum=1.0,
+                        what="share of operations (0 to 1)"),
+        burst_writes=_number(env, E + "WORKLOAD_BURST_WRITES", 0, maximum=10**6, what="whole number"),
+        burst_every_s=_number(env, E + "WORKLOAD_BURST_EVERY", 0.0, kind=float, maximum=86400,
+                              what="number of seconds"))
+    if cfg.burst_writes and not cfg.burst_every_s:
+        raise ConfigError(E + "WORKLOAD_BURST_EVERY", "required (seconds > 0) when "
+                          "WEFTKIT_ENGINE_WORKLOAD_BURST_WRITES is set")
+    return cfg
 
 
 def _mode_requirements(cfg: dict) -> None:

@@ -15,6 +15,8 @@ from typing import Any, Mapping
 
 from emulator.protocol.names import ENGINE_KINDS
 
+from .workload_config import WorkloadError, WorkloadSpec, parse_workload
+
 DEFAULT_FLEET = {"relational": 1, "vector": 2, "filestore": 1}
 # relational runs as a single replica: it adopts its lineage if its id ever changes
 DEFAULT_KIND_ENV = {"relational": {"WEFTKIT_PERSIST_TAKEOVER": "newest"}}
@@ -66,9 +68,11 @@ class EmulatorConfig:
     platform: PlatformConfig = PlatformConfig()
     defaults_env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType(
         {"WEFTKIT_PERSIST_SCHEDULE": DEFAULT_SCHEDULE}))
+    fault_seed: int | None = None     # seeds the function's fault decisions (scenarios)
     fleet: Mapping[str, KindConfig] = field(default_factory=lambda: MappingProxyType(
         {k: KindConfig(n, MappingProxyType(DEFAULT_KIND_ENV.get(k, {})))
          for k, n in DEFAULT_FLEET.items()}))
+    workload: Mapping[str, WorkloadSpec] = field(default_factory=lambda: MappingProxyType({}))
 
 
 # table -> key -> (field name, type, check)
@@ -83,7 +87,8 @@ _SCALARS: dict[str, dict[str, tuple[str, type, Any]]] = {
     "function": {"port": ("function_port", int, "port"),
                  "max_payload": ("max_payload", int, "positive"),
                  "max_inflight": ("max_inflight", int, "positive"),
-                 "async": ("async_storage", bool, None)},
+                 "async": ("async_storage", bool, None),
+                 "fault_seed": ("fault_seed", int, None)},
     "discovery": {"enabled": ("discovery", bool, None),
                   "udp_port": ("discovery_udp_port", int, "port"),
                   "api_port": ("discovery_api_port", int, "port"),
@@ -159,6 +164,16 @@ def line_of(text: str, key: str) -> int | None:
     return None
 
 
+def line_near(text: str, key: str) -> int | None:
+    """The line of `key`, else of its nearest enclosing table that is written down."""
+    parts = key.split(".")
+    for n in range(len(parts), 0, -1):
+        line = line_of(text, ".".join(parts[:n]))
+        if line:
+            return line
+    return None
+
+
 def parse_config(text: str, source: str = "wkp-emu.toml") -> EmulatorConfig:
     try:
         data = tomllib.loads(text)
@@ -167,13 +182,13 @@ def parse_config(text: str, source: str = "wkp-emu.toml") -> EmulatorConfig:
     try:
         return _build(data)
     except ConfigFileError as exc:
-        line = line_of(text, exc.key)
+        line = line_near(text, exc.key)
         where = f"{source}, line {line}" if line else source
         raise ConfigFileError(exc.key, str(exc).split(": ", 2)[-1], where) from None
 
 
 def _build(data: dict) -> EmulatorConfig:
-    known = set(_SCALARS) | {"platform", "defaults", "fleet"}
+    known = set(_SCALARS) | {"platform", "defaults", "fleet", "workload"}
     for table in data:
         if table not in known:
             raise ConfigFileError(table, f"unknown table; tables are {', '.join(sorted(known))}")
@@ -206,7 +221,38 @@ def _build(data: dict) -> EmulatorConfig:
                          defaults_env=MappingProxyType(env))
     if fleet is not None:
         object.__setattr__(cfg, "fleet", MappingProxyType(fleet))
+    if "workload" in data:
+        workload = _workloads(data["workload"])
+        object.__setattr__(cfg, "workload", MappingProxyType(workload))
+        object.__setattr__(cfg, "fleet", MappingProxyType(with_workload(cfg.fleet, workload)))
     return cfg
+
+
+def _workloads(table) -> dict[str, WorkloadSpec]:
+    if not isinstance(table, dict):
+        raise ConfigFileError("workload", "must be a table of kinds")
+    out = {}
+    for kind, spec in table.items():
+        if kind not in ENGINE_KINDS:
+            raise ConfigFileError(f"workload.{kind}", f"unknown engine kind; kinds are {', '.join(ENGINE_KINDS)}")
+        try:
+            out[kind] = parse_workload(f"workload.{kind}", spec)
+        except WorkloadError as exc:
+            raise ConfigFileError(exc.key, str(exc)) from None
+    return out
+
+
+def with_workload(fleet: Mapping[str, KindConfig], workload: Mapping[str, WorkloadSpec]) -> dict:
+    """Each kind's env with its workload's variables (explicit env wins).
+
+    A workload for a kind the fleet does not run yet adds that kind with 0
+    replicas, so pods scaled in later generate it too.
+    """
+    out = dict(fleet)
+    for kind, spec in workload.items():
+        base = out.get(kind, KindConfig(0))
+        out[kind] = KindConfig(base.replicas, MappingProxyType({**spec.env(), **base.env}))
+    return out
 
 
 def load_config(path) -> EmulatorConfig:

@@ -56,4 +56,13 @@ replicas = 2
 
 [fleet.filestore]
 replicas = 1
+
+# A write workload per kind, generated inside each engine (off unless set):
+# [workload.vector]
+# rate = 5                    # writes per second, or "auto" (the kind's typical rate)
+# value_bytes = 1536          # size of each value (default: the kind's typical value)
+# keys = 2000                 # key space
+# deletes = 0.1               # share of operations that delete a key
+# burst_writes = 200          # extra writes at once ...
+# burst_every = "30s"         # ... this often
 '''
