@@ -71,6 +71,7 @@ def status(client, args):
         _show({"health": health, "info": info, "engines": fleet["engines"]})
     else:
         print(status_table(health, info, fleet["engines"]))
+    return 0 if health.get("status") == "running" else 1  # scripts can wait on a healthy stack
 
 
 def scale(client, args):
