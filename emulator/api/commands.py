@@ -71,6 +71,8 @@ def status(client, args):
         _show({"health": health, "info": info, "engines": fleet["engines"]})
     else:
         print(status_table(health, info, fleet["engines"]))
+        for name, message in sorted((health.get("failures") or {}).items()):
+            print(f"{name}: {message}")  # the engine's own last words
     return 0 if health.get("status") == "running" else 1  # scripts can wait on a healthy stack
 
 
