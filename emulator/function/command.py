@@ -1,4 +1,9 @@
-"""`wkp-emu function`: the WKP-1 function (and an embedded moto S3) in the foreground."""
+"""`wkp-emu function`: the WKP-1 function (and an embedded moto S3) in the foreground.
+
+Without --s3-endpoint the embedded store runs in a child process of this one
+(store/moto_server.py): its own interpreter lock, its output in a log file,
+and it dies with this process even on SIGKILL.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -7,9 +12,10 @@ import logging
 import secrets
 import signal
 import sys
+from pathlib import Path
 
 from emulator.protocol.function_rules import DEFAULT_MAX_PAYLOAD, Limits
-from emulator.store.moto_server import BUCKET, EmbeddedS3
+from emulator.store.moto_server import BUCKET, EmbeddedS3, StoreFailed
 
 from .config import FunctionConfig
 from .runner import start_function
@@ -19,7 +25,8 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("function", help="run the WKP-1 function on an S3 store",
                               description="Run the WKP-1 function (POST /persist, GET /restore, "
                               "GET /health). Without --s3-endpoint an embedded moto S3 server is "
-                              "started on loopback. Prints one JSON line when ready.")
+                              "started on loopback, in a process of its own. Prints one JSON line "
+                              "when ready.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8787, help="0 picks a free port (default 8787)")
     p.add_argument("--secret", help="HMAC secret; generated and printed when omitted")
@@ -30,6 +37,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--s3-endpoint", metavar="URL", help="use this S3-compatible store instead of moto")
     p.add_argument("--bucket", default=BUCKET)
     p.add_argument("--s3-port", type=int, default=0, help="port of the embedded moto (default: free)")
+    p.add_argument("--s3-log", type=Path, metavar="FILE",
+                   help="where the embedded moto's output goes (default: a temporary file, "
+                   "removed when it stops cleanly)")
     p.add_argument("--async", dest="async_storage", action="store_true",
                    help="answer 202 once verified and store in the background")
     p.add_argument("--no-splice", dest="splice", action="store_false",
@@ -53,13 +63,16 @@ def run(args) -> int:
         return asyncio.run(_serve(args))
     except KeyboardInterrupt:
         return 0
+    except StoreFailed as exc:
+        print(f"wkp-emu function: {exc}", file=sys.stderr)
+        return 1
 
 
 async def _serve(args) -> int:
     secret = args.secret or secrets.token_urlsafe(32)
     s3 = None
-    if args.s3_endpoint is None:
-        s3 = EmbeddedS3(args.host, args.s3_port).start()
+    if args.s3_endpoint is None:  # blocks a second or two, before anything is served
+        s3 = EmbeddedS3(args.host, args.s3_port, log_path=args.s3_log).start()
     endpoint = args.s3_endpoint or s3.endpoint
     config = FunctionConfig(secret=secret, s3_endpoint=endpoint, bucket=args.bucket,
                             limits=Limits(max_payload=args.max_payload, max_inflight=args.max_inflight),
@@ -69,7 +82,7 @@ async def _serve(args) -> int:
         running = await start_function(config, args.host, args.port, s3)
     except BaseException:
         if s3:
-            s3.stop()
+            await asyncio.to_thread(s3.stop)
         raise
     ready = {"endpoint": running.endpoint, "s3_endpoint": endpoint, "bucket": args.bucket,
              "secret": secret, "max_payload": args.max_payload}

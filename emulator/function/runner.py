@@ -1,6 +1,7 @@
 """Serving the function: an AppRunner on a loopback port, with its moto if embedded."""
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -19,9 +20,9 @@ class RunningFunction:
     s3: EmbeddedS3 | None = None
 
     async def stop(self) -> None:
-        await self.runner.cleanup()
+        await self.runner.cleanup()  # first: 202 uploads still running need the store
         if self.s3 is not None:
-            self.s3.stop()
+            await asyncio.to_thread(self.s3.stop)
 
 
 async def start_function(config: FunctionConfig, host: str = "127.0.0.1", port: int = 0,

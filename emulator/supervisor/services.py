@@ -2,9 +2,13 @@
 
 Each starts, reports its endpoint, and stops; the supervisor orders them
 (store, function, discovery up; the reverse down) and owns nothing else here.
+The embedded store is a child process (store/moto_server.py) logging to
+STATE_DIR/logs/store.log; it outlives a Ctrl-C so that the store can still be
+exported on the way down, and dies with the supervisor if that is killed.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +60,8 @@ class Services:
         if self.config.store_endpoint:
             self.s3_endpoint = self.config.store_endpoint
         else:
-            self.s3 = EmbeddedS3("127.0.0.1", self.config.store_port).start()
+            self.s3 = EmbeddedS3("127.0.0.1", self.config.store_port,
+                                 log_path=self.state_dir / "logs" / "store.log").start()
             self.s3_endpoint = self.s3.endpoint
 
     async def start_function(self) -> None:
@@ -82,7 +87,7 @@ class Services:
         if self.function is not None:
             await self.function.runner.cleanup()
         if self.s3 is not None:
-            self.s3.stop()
+            await asyncio.to_thread(self.s3.stop)
 
 
 def discovery_toml(cfg: EmulatorConfig) -> str:
