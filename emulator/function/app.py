@@ -26,7 +26,7 @@ from .config import FunctionConfig
 from .faults import Fault, FaultSpecError, FaultTable, WKP_PATHS
 from .faulty_store import FaultyStore
 from .keys import ADMISSION, BACKGROUND, CHAINS, CONFIG, FAULTS, INFLIGHT, METRICS, RELAYED, STORE
-from .metrics import Metrics
+from .metrics import DROPPED, Metrics
 from .persist import persist
 from .restore import restore
 
@@ -53,6 +53,11 @@ def _error_response(exc: ProtocolError) -> web.Response:
     return web.json_response(exc.to_json(), status=exc.status_hint, headers=exc.headers)
 
 
+class ConnectionDropped(web.HTTPServiceUnavailable):
+    """The outage fault closed the connection: the client saw no status at all.
+    (An HTTPException so that aiohttp ends the request quietly; nothing is sent.)"""
+
+
 @web.middleware
 async def wkp_middleware(request: web.Request, handler):
     """Metrics, injected faults and the one place ProtocolErrors become statuses."""
@@ -64,8 +69,11 @@ async def wkp_middleware(request: web.Request, handler):
         with app[ADMISSION].enter() as inflight:
             request[INFLIGHT] = inflight  # counted from arrival, before any injected delay
             response = await _handle(request, handler)
-        status, out = response.status, (response.body_length or 0) + request.get(RELAYED, 0)
+        status, out = response.status, _bytes_out(response) + request.get(RELAYED, 0)
         return response
+    except ConnectionDropped:
+        status = DROPPED
+        raise
     except web.HTTPException as exc:
         status = exc.status
         raise
@@ -74,13 +82,22 @@ async def wkp_middleware(request: web.Request, handler):
                              request.content_length or 0, out)
 
 
+def _bytes_out(response: web.StreamResponse) -> int:
+    """Body bytes the client gets: a streamed response has written them already;
+    a plain Response is sent after the middleware returns, so count its body."""
+    if response.prepared:
+        return response.body_length or 0
+    body = getattr(response, "body", None)
+    return len(body) if isinstance(body, (bytes, bytearray)) else 0
+
+
 async def _handle(request, handler):
     hit = request.app[FAULTS].on_request(request.path, request.content_length)
     if hit.delay_s:
         await asyncio.sleep(hit.delay_s)
     if hit.drop:
         request.transport.abort()
-        raise web.HTTPServiceUnavailable(reason=hit.reason)
+        raise ConnectionDropped(reason=hit.reason)
     if hit.status is not None:
         return web.json_response({"error": "InjectedFault", "reason": hit.reason},
                                  status=hit.status, headers=hit.headers)

@@ -6,7 +6,8 @@ back the actions to carry out. Kinds:
 
     error          answer `status` (5xx, 429 with `retry_after`, 401, ...)
     latency        sleep `ms` ± `jitter_ms` before handling
-    outage         drop the connection (the client sees a network error)
+    outage         drop the connection (the client sees a network error; the
+                   metrics count it under status "dropped", never as a 503)
     request_limit  413 for bodies over `bytes` (e.g. Lambda URLs' 6 MB)
     store_outage   every store call fails (the function answers 503)
     store_latency  every store call waits `ms` ± `jitter_ms`

@@ -1,22 +1,30 @@
-"""Request counters of the function: by path and status, bytes, latency."""
+"""Request counters of the function: by path and status, bytes, latency.
+
+Metrics count what the client saw. A request whose connection the function
+dropped on purpose (the `outage` fault) got no answer at all, so it is counted
+under the status label DROPPED ("dropped"), never as an HTTP status it was
+never sent; it sent no bytes, and its latency is the time until the drop.
+"""
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
 
+DROPPED = "dropped"  # the status label of a request answered by closing its connection
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
 @dataclass
 class Metrics:
-    requests: Counter = field(default_factory=Counter)  # (path, status) -> n
+    requests: Counter = field(default_factory=Counter)  # (path, status or DROPPED) -> n
     bytes_in: Counter = field(default_factory=Counter)   # path -> bytes
     bytes_out: Counter = field(default_factory=Counter)
     latency_sum: Counter = field(default_factory=Counter)
     latency_buckets: Counter = field(default_factory=Counter)  # (path, le) -> n
     restore_relays: Counter = field(default_factory=Counter)  # "splice" | "stream" -> n
 
-    def observe(self, path: str, status: int, seconds: float, bytes_in: int, bytes_out: int) -> None:
+    def observe(self, path: str, status: int | str, seconds: float, bytes_in: int,
+                bytes_out: int) -> None:
         self.requests[(path, status)] += 1
         self.bytes_in[path] += bytes_in
         self.bytes_out[path] += bytes_out
@@ -27,7 +35,7 @@ class Metrics:
 
     def snapshot(self) -> dict:
         paths = sorted({p for p, _ in self.requests})
-        out = {p: {"requests": {str(s): n for (q, s), n in sorted(self.requests.items()) if q == p},
+        out = {p: {"requests": {str(s): n for (q, s), n in self._by_status() if q == p},
                     "bytes_in": self.bytes_in[p], "bytes_out": self.bytes_out[p],
                     "latency_mean_s": self.latency_sum[p] / max(1, sum(
                         n for (q, _), n in self.requests.items() if q == p))}
@@ -36,9 +44,13 @@ class Metrics:
             out["/restore"]["relays"] = dict(self.restore_relays)
         return out
 
+    def _by_status(self) -> list:
+        """(path, status) counts in order; statuses are ints and DROPPED, so sort as text."""
+        return sorted(self.requests.items(), key=lambda item: (item[0][0], str(item[0][1])))
+
     def prometheus(self) -> str:
         lines = ["# TYPE wkp_function_requests_total counter"]
-        for (path, status), n in sorted(self.requests.items()):
+        for (path, status), n in self._by_status():
             lines.append(f'wkp_function_requests_total{{path="{path}",status="{status}"}} {n}')
         for name, counter in (("bytes_in", self.bytes_in), ("bytes_out", self.bytes_out)):
             lines.append(f"# TYPE wkp_function_{name}_total counter")
