@@ -69,7 +69,7 @@ class Services:
         fn_config = FunctionConfig(
             secret=self.secret, s3_endpoint=self.s3_endpoint, bucket=cfg.bucket,
             limits=Limits(max_payload=cfg.max_payload, max_inflight=cfg.max_inflight),
-            async_storage=cfg.async_storage)
+            async_storage=cfg.async_storage, fault_seed=cfg.fault_seed)
         self.function = await start_function(fn_config, "127.0.0.1", cfg.function_port)
 
     async def start_discovery(self) -> None:
