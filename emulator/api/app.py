@@ -13,6 +13,8 @@ import aiohttp
 from aiohttp import web
 
 from emulator.function.faults import FaultSpecError
+from emulator.supervisor.pods import failures
+from emulator.supervisor.policy import health_status
 from emulator.supervisor.supervisor import ActionError
 
 from .faults import function_fault, parse_target
@@ -39,14 +41,13 @@ def sup(request):
 
 
 async def health(request):
+    """running | degraded (policy.health_status), with each failed engine's own message."""
     s = sup(request)
+    services = s.service_states()
     engines = {p.name: p.state for p in s.pods.values()}
-    services = {"store": "running", "function": "running",
-                "discovery": "running" if s.services.discovery and s.services.discovery.running
-                else ("disabled" if not s.config.discovery else "stopped")}
-    ok = all(v in ("running", "disabled") for v in services.values())
-    return web.json_response({"status": "running" if ok else "degraded", "services": services,
-                              "engines": engines, "uptime_s": round(time.time() - s.started_at, 1)})
+    return web.json_response({"status": health_status(services, engines), "services": services,
+                              "engines": engines, "failures": failures(s.pods.values()),
+                              "uptime_s": round(time.time() - s.started_at, 1)})
 
 
 async def info(request):
@@ -139,6 +140,7 @@ async def reset(request):
     removed = await s.services.store.delete_prefix("")
     from emulator.function.keys import CHAINS
     s.services.function.runner.app[CHAINS].forget_all()
+    s.forget_witnesses()  # they describe writes to the store just emptied
     s.events.emit("store.reset", "store", removed=removed)
     return web.json_response({"removed": removed})
 

@@ -86,8 +86,17 @@ async def start_stack(config: EmulatorConfig, fresh: bool) -> tuple[Supervisor, 
         if runner:
             await runner.cleanup()
         raise
-    supervisor.events.emit("emulator.ready", "emulator", **supervisor.describe())
+    health = supervisor.health()  # ready means ready: say so when some engine is not
+    supervisor.events.emit("emulator.ready", "emulator", **supervisor.describe(),
+                           health=health["status"], failures=health["failures"])
     return supervisor, runner
+
+
+def report_failures(health: dict, prefix: str = "wkp-emu") -> None:
+    """Name each engine that is down and quote its own message, on stderr."""
+    for name, message in sorted(health["failures"].items()):
+        state = health["engines"].get(name, "down")
+        print(f"{prefix}: {name} {state}: {message}", file=sys.stderr, flush=True)
 
 
 async def _until_stopped(supervisor: Supervisor) -> None:
@@ -101,7 +110,9 @@ async def _up(config: EmulatorConfig, fresh: bool) -> int:
     headless = config.headless if config.headless is not None else not sys.stdout.isatty()
     console = Console(headless=headless)
     supervisor, runner = await start_stack(config, fresh)
-    console.ready(supervisor)
+    health = supervisor.health()
+    console.ready(supervisor, health)
+    report_failures(health)  # up keeps running degraded: the user may fix and recycle
     printer = asyncio.create_task(console.follow(supervisor.events))
     await _until_stopped(supervisor)
     await runner.cleanup()
@@ -129,6 +140,14 @@ def run_up(args) -> int:
 
 async def _exec(config: EmulatorConfig, fresh: bool, cmd: list[str]) -> int:
     supervisor, runner = await start_stack(config, fresh)
+    health = supervisor.health()
+    if health["status"] != "running":  # CMD would test against a stack that is not there
+        report_failures(health, "wkp-emu exec")
+        print(f"wkp-emu exec: the stack is {health['status']}; not running {cmd[0]}",
+              file=sys.stderr, flush=True)
+        await supervisor.stop()
+        await runner.cleanup()
+        return 1
     d = supervisor.describe()
     env = dict(os.environ, WKP_EMU_CONTROL=d["control"], WKP_EMU_STATE_DIR=d["state_dir"],
                WEFTKIT_PERSIST_ENDPOINT=d["function"], WEFTKIT_PERSIST_SECRET=d["secret"],

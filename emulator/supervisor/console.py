@@ -14,15 +14,20 @@ class Console:
     def _print(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
-    def ready(self, supervisor) -> None:
+    def ready(self, supervisor, health: dict) -> None:
         d = supervisor.describe()
         if self.headless:
             return  # the emulator.ready event carries the same facts as a JSON line
         engines = "\n".join(f"  {p.name:<14} pid {p.pid or '-':<7} port {p.port or '-':<6} "
                             f"instance {p.instance_id or '-'}  ({p.state})"
+                            + (f"\n      {p.failure}" if p.name in health["failures"] else "")
                             for p in supervisor.pods.values()) or "  (none)"
+        down = health["failures"]
+        title = ("wkp-emu is up" if health["status"] == "running" else
+                 f"wkp-emu is up, DEGRADED: {len(down)} of {len(supervisor.pods)} engines are not "
+                 f"running ({', '.join(sorted(down))})")
         self._print(
-            "wkp-emu is up\n"
+            f"{title}\n"
             f"  function   {d['function']}   (WEFTKIT_PERSIST_ENDPOINT)\n"
             f"  secret     {d['secret']}   (WEFTKIT_PERSIST_SECRET)\n"
             f"  s3         {d['s3_endpoint']}  bucket {d['bucket']}\n"

@@ -56,8 +56,12 @@ def rolling_order(slots: Iterable[Slot]) -> list[Slot]:
 
 
 def engine_env(config: EmulatorConfig, slot: Slot, *, endpoint: str, secret: str,
-               discovery_url: str | None) -> dict[str, str]:
-    """WEFTKIT_* for one pod: serverless on our function, then defaults, then per-kind."""
+               discovery_url: str | None, witness_dir: str | None = None) -> dict[str, str]:
+    """WEFTKIT_* for one pod: serverless on our function, then defaults, then per-kind.
+
+    The witness directory belongs to the slot and lies outside its volume, so
+    it outlives the pods (and their wiped volumes) and reports what was lost.
+    """
     env = {
         "WEFTKIT_PERSIST_MODE": "serverless",
         "WEFTKIT_PERSIST_ENDPOINT": endpoint,
@@ -68,6 +72,8 @@ def engine_env(config: EmulatorConfig, slot: Slot, *, endpoint: str, secret: str
         env["WEFTKIT_PERSIST_INSTANCE_ID"] = slot.name
     if discovery_url:
         env["WEFTKIT_DISCOVERY_URL"] = discovery_url
+    if witness_dir:
+        env["WEFTKIT_ENGINE_WITNESS_DIR"] = witness_dir
     env.update(config.defaults_env)
     kind = config.fleet.get(slot.kind)
     if kind is not None:

@@ -1,4 +1,4 @@
-"""Pods: one run of an engine process in a slot, with its volume and log."""
+"""Pods: one run of an engine process in a slot, with its volume, witness and log."""
 from __future__ import annotations
 
 import shutil
@@ -16,12 +16,17 @@ class Pod:
     generation: int          # how many pods this slot has had (1 = the first)
     volume: Path
     log_path: Path
+    witness: Path | None = None  # the slot's witness directory, outside the volume
+    address: int | None = None   # the slot's stable port
     state: str = "starting"  # starting | running | stopping | stopped | crashed | killed | failed
     child: Child | None = None
     started_at: float = field(default_factory=time.time)
     status: dict = field(default_factory=dict)  # the engine's last GET /status
     exit_code: int | None = None
-    expected_exit: bool = False  # set before we stop or kill it on purpose
+    exit_cause: str | None = None  # set before we stop or kill it on purpose (policy causes)
+    failure: str | None = None     # the engine's own last words when it failed or crashed
+    boot_failures: int = 0         # consecutive pods of this slot that failed before ready
+    log_offset: int = 0            # where this pod's output starts in the slot's log
 
     @property
     def name(self) -> str:
@@ -33,7 +38,7 @@ class Pod:
 
     @property
     def port(self) -> int | None:
-        return self.child.ready.get("port") if self.child else None
+        return self.child.ready.get("port") if self.child else self.address
 
     @property
     def instance_id(self) -> str:
@@ -45,11 +50,18 @@ class Pod:
             "name": self.name, "kind": self.slot.kind, "slot": self.slot.index,
             "generation": self.generation, "state": self.state, "pid": self.pid, "port": self.port,
             "instance_id": self.instance_id, "volume": str(self.volume), "log": str(self.log_path),
-            "started_at": self.started_at, "exit_code": self.exit_code,
+            "witness": str(self.witness) if self.witness else None,
+            "started_at": self.started_at, "exit_code": self.exit_code, "failure": self.failure,
             "cursor": s.get("cursor"), "lsn": s.get("lsn"), "durable_lsn": s.get("durable_lsn"),
             "last_push": s.get("last_push"), "buffered_bytes": s.get("buffered_bytes"),
             "boot": s.get("boot"), "discovery": s.get("discovery"), "mode": s.get("mode"),
         }
+
+
+def failures(pods) -> dict[str, str]:
+    """{engine: its own last words} for every pod that is down (crashed, killed, failed)."""
+    return {p.name: p.failure or f"exit {p.exit_code}" for p in pods
+            if p.state in ("crashed", "killed", "failed")}
 
 
 def prepare_volume(volume: Path, *, wipe: bool) -> None:

@@ -30,7 +30,11 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 
 class ChildFailed(RuntimeError):
-    pass
+    """A child that never became ready: its exit status and its own last words."""
+
+    def __init__(self, message: str, *, exit_code: int | None = None, output: str = ""):
+        super().__init__(message)
+        self.exit_code, self.output = exit_code, output
 
 
 @dataclass
@@ -80,6 +84,7 @@ async def _copy(stream: asyncio.StreamReader, path: Path) -> None:
 async def start_child(name: str, args: list[str], *, env: dict, log_path: Path,
                       timeout_s: float = 60.0, cwd: str | None = None) -> Child:
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    offset = log_path.stat().st_size if log_path.exists() else 0  # this run's output starts here
     with log_path.open("ab") as err:
         process = await asyncio.create_subprocess_exec(
             *WKP_EMU, *args, stdout=asyncio.subprocess.PIPE, stderr=err, env=env, cwd=cwd,
@@ -88,12 +93,14 @@ async def start_child(name: str, args: list[str], *, env: dict, log_path: Path,
         line = await asyncio.wait_for(process.stdout.readline(), timeout_s)
     except asyncio.TimeoutError:
         process.kill()
-        await process.wait()
-        raise ChildFailed(f"{name} was not ready within {timeout_s:.0f}s; see {log_path}") from None
+        code = await process.wait()
+        raise ChildFailed(f"{name} was not ready within {timeout_s:.0f}s; see {log_path}",
+                          exit_code=code, output=last_words(log_path, offset)) from None
     if not line:
         code = await process.wait()
-        tail = _tail(log_path)
-        raise ChildFailed(f"{name} exited with {code} before it was ready: {tail}")
+        words = last_words(log_path, offset)
+        raise ChildFailed(f"{name} exited with {code} before it was ready: {words}",
+                          exit_code=code, output=words)
     try:
         ready = json.loads(line)
     except json.JSONDecodeError:
@@ -104,11 +111,16 @@ async def start_child(name: str, args: list[str], *, env: dict, log_path: Path,
     return Child(name, process, ready, log_path, drain)
 
 
-def _tail(path: Path, lines: int = 5) -> str:
+def last_words(path: Path, offset: int = 0, lines: int = 2) -> str:
+    """The last lines a child wrote to its log since `offset`: usually its own error message."""
     try:
-        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
+        with path.open("rb") as f:
+            f.seek(offset)
+            text = f.read().decode(errors="replace")
     except OSError:
         return ""
+    kept = [line.strip() for line in text.splitlines() if line.strip()]
+    return " | ".join(kept[-lines:])
 
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:

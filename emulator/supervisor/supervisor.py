@@ -5,7 +5,9 @@ the archived store, function, discovery, engines (in parallel). Order down:
 engines get SIGTERM and flush to the still-running function (each within the
 platform's grace, then SIGKILL), then discovery stops, the store is exported,
 the function and store stop. Nothing else reaches into the supervisor: the
-control API calls these methods.
+control API calls these methods. What the platform decides (replace a pod or
+not, on which volume, whether the stack is healthy) is in policy.py; this
+module only carries it out.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import json
 import logging
 import os
 import secrets
-import signal
+import shutil
 import time
 from pathlib import Path
 
@@ -22,9 +24,13 @@ import aiohttp
 
 from .config import EmulatorConfig
 from .events import EventBus
+from .addresses import claim_port, free_port
 from .fleet import Slot, engine_env, initial_slots, rolling_order, scale_plan
-from .pods import Pod, prepare_volume
-from .processes import ChildFailed, child_env, start_child
+from .pods import Pod, failures, prepare_volume
+from .previous_run import EmulatorRunning, reap_previous_run
+from .policy import (CRASHED, FAILED, KILLED, STOPPED, PodExit, after_exit, health_status,
+                     wipes_volume)
+from .processes import ChildFailed, child_env, last_words, start_child
 from .remote_faults import RemoteFaults
 from .services import Services
 from .status_events import status_events
@@ -44,11 +50,14 @@ class ActionError(ValueError):
 
 class Supervisor:
     def __init__(self, config: EmulatorConfig, state_dir: Path, *, fresh: bool = False,
-                 poll_interval_s: float = 1.0, replace_crashed: bool = True):
+                 poll_interval_s: float = 1.0):
         self.config, self.state_dir, self.fresh = config, Path(state_dir).resolve(), fresh
-        self.poll_interval_s, self.replace_crashed = poll_interval_s, replace_crashed
+        self.poll_interval_s = poll_interval_s
         self.events = EventBus()
         self.pods: dict[str, Pod] = {}
+        self.addresses: dict[str, int] = {}    # slot -> its stable port, chosen once
+        self._generations: dict[str, int] = {}  # slot -> pods it has had
+        self._replacing: dict[str, asyncio.Task] = {}  # slot -> pending replacement
         self.services: Services | None = None
         self.control_url = ""
         self.started_at = time.time()
@@ -62,7 +71,10 @@ class Supervisor:
     # ---- lifecycle -------------------------------------------------------
     async def start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        reap_previous_run(self.state_dir)
+        try:
+            reap_previous_run(self.state_dir, STATE_FILE)
+        except EmulatorRunning as exc:
+            raise ActionError(str(exc), 409) from None
         secret = self.config.secret or self._kept_secret()
         self.services = Services(self.config, self.state_dir, secret)
         self.services.start_store()
@@ -70,6 +82,7 @@ class Supervisor:
         await self.services.start_function()
         if self.fresh:
             await self.services.store.delete_prefix("")
+            self.forget_witnesses()  # they describe writes to a store that is gone
         elif not self.config.store_endpoint:
             n = await import_store(self.services.store, self.state_dir)
             log.info("imported %d objects from %s", n, self.state_dir / "store")
@@ -80,8 +93,8 @@ class Supervisor:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
         # New pods, as after a cluster restart: on Fargate/Cloud Run their volumes are empty
         # and the engines restore from the store; with PVCs ("keep") the volumes stay.
-        wipe = self.config.platform.recycle_volume == "empty"
-        await asyncio.gather(*(self._start_pod(slot, 1, wipe=wipe) for slot in initial_slots(self.config)))
+        wipe = wipes_volume(self.config.platform, "up")
+        await asyncio.gather(*(self._start_pod(slot, wipe=wipe) for slot in initial_slots(self.config)))
         self._spawn(self._poll_forever())
 
     def _kept_secret(self) -> str:
@@ -105,6 +118,19 @@ class Supervisor:
                 "state_dir": str(self.state_dir),
                 "children": [p.pid for p in self.pods.values() if p.pid]
                 + ([s.discovery.pid] if s.discovery else [])}
+
+    def service_states(self) -> dict[str, str]:
+        s = self.services
+        return {"store": "running", "function": "running",
+                "discovery": "running" if s.discovery and s.discovery.running
+                else ("disabled" if not self.config.discovery else "stopped")}
+
+    def health(self) -> dict:
+        """What /health, `up` and `exec` report: the policy's verdict and why."""
+        services = self.service_states()
+        engines = {p.name: p.state for p in self.pods.values()}
+        return {"status": health_status(services, engines), "services": services,
+                "engines": engines, "failures": failures(self.pods.values())}
 
     async def stop(self) -> None:
         if self._stopping:
@@ -132,64 +158,123 @@ class Supervisor:
         self.stopped.set()
 
     # ---- pods ------------------------------------------------------------
-    async def _start_pod(self, slot: Slot, generation: int, *, wipe: bool = False) -> Pod:
+    def witness_dir(self, slot: Slot) -> Path:
+        return self.state_dir / "witness" / slot.name
+
+    def forget_witnesses(self) -> None:
+        """Drop every slot's witness: after the store is emptied they would report nonsense."""
+        shutil.rmtree(self.state_dir / "witness", ignore_errors=True)
+
+    async def _start_pod(self, slot: Slot, *, wipe: bool, boot_failures: int = 0) -> Pod:
         volume = self.state_dir / "volumes" / slot.name
         prepare_volume(volume, wipe=wipe)
-        pod = Pod(slot, generation, volume, self.state_dir / "logs" / f"{slot.name}.log")
+        generation = self._generations.get(slot.name, 0) + 1
+        self._generations[slot.name] = generation
+        log_path = self.state_dir / "logs" / f"{slot.name}.log"
+        pod = Pod(slot, generation, volume, log_path, witness=self.witness_dir(slot),
+                  boot_failures=boot_failures)
         self.pods[slot.name] = pod
-        self.events.emit("engine.starting", slot.name, generation=generation)
+        pod.address = await self._address(slot)
+        self.events.emit("engine.starting", slot.name, generation=generation, port=pod.address,
+                         volume="empty" if wipe else "kept")
         env = child_env(engine_env(self.config, slot, endpoint=self.services.function_endpoint,
                                    secret=self.services.secret,
-                                   discovery_url=self.services.discovery_api))
-        try:
-            pod.child = await start_child(
-                slot.name, ["engine", "--kind", slot.kind, "--data-dir", str(volume), "--port", "0"],
-                env=env, log_path=pod.log_path)
-        except ChildFailed as exc:
-            pod.state = "failed"
-            self.events.emit("engine.failed", slot.name, reason=str(exc))
-            return pod
-        pod.state = "running"
+                                   discovery_url=self.services.discovery_api,
+                                   witness_dir=str(pod.witness)))
+        for attempt in (1, 2):
+            pod.log_offset = log_path.stat().st_size if log_path.exists() else 0
+            try:
+                pod.child = await start_child(
+                    slot.name, ["engine", "--kind", slot.kind, "--data-dir", str(volume),
+                                "--port", str(pod.address)], env=env, log_path=log_path)
+                break
+            except ChildFailed as exc:
+                if attempt == 1 and "address already in use" in exc.output.lower():
+                    pod.address = self.addresses[slot.name] = free_port()  # taken meanwhile: move
+                    continue
+                self._boot_failed(pod, exc)
+                return pod
+        pod.state, pod.boot_failures = "running", 0
         self.events.emit("engine.started", slot.name, pid=pod.pid, port=pod.port,
-                         instance_id=pod.child.ready.get("instance_id"), generation=generation)
+                         instance_id=pod.child.ready.get("instance_id"), generation=generation,
+                         boot=pod.child.ready.get("boot"))
         self._spawn(self._watch(pod))
+        if self.control_url:  # keep the pid list current for the next `up`'s clean-up
+            self.write_state_file(self.control_url)
         return pod
 
-    async def _stop_pod(self, pod: Pod, event: str, *, kill: bool = False) -> None:
+    async def _address(self, slot: Slot) -> int:
+        """The slot's stable port (chosen when the slot is first created), once it is free."""
+        kept = self.addresses.get(slot.name)
+        port = await claim_port(kept)
+        if kept is not None and port != kept:
+            log.warning("%s: port %d is taken; the slot moves to port %d", slot.name, kept, port)
+        self.addresses[slot.name] = port
+        return port
+
+    def _boot_failed(self, pod: Pod, exc: ChildFailed) -> None:
+        pod.state, pod.exit_code, pod.exit_cause = "failed", exc.exit_code, FAILED
+        pod.failure = exc.output or str(exc)
+        pod.boot_failures += 1
+        self.events.emit("engine.failed", pod.name, exit_code=exc.exit_code, message=pod.failure,
+                         reason=str(exc))
+        self._after_exit(pod, FAILED)
+
+    async def _stop_pod(self, pod: Pod, event: str) -> None:
+        """SIGTERM (and SIGKILL after the platform's grace): recycle, scale in, restart, down."""
         if pod.child is None or not pod.child.running:
             return
-        pod.expected_exit = True
-        pod.state = "killed" if kill else "stopping"
-        if not kill:
-            self.events.emit("engine.stopping", pod.name)
-        child = pod.child
-        pod.exit_code = await (child.kill() if kill else child.stop(self.config.platform.stop_grace_s))
-        pod.state = "killed" if kill else "stopped"
+        pod.exit_cause, pod.state = STOPPED, "stopping"
+        self.events.emit("engine.stopping", pod.name)
+        pod.exit_code = await pod.child.stop(self.config.platform.stop_grace_s)
+        pod.state = "stopped"
         self.events.emit(event, pod.name, exit_code=pod.exit_code)
 
     async def _watch(self, pod: Pod) -> None:
         code = await pod.child.wait()
-        if pod.expected_exit or self._stopping:
-            return
-        pod.exit_code, pod.state = code, "crashed"
-        self.events.emit("engine.crashed", pod.name, exit_code=code)
-        if self.replace_crashed:  # the platform replaces a failed task with a new pod
-            await asyncio.sleep(1.0)
+        if pod.exit_cause is not None or self._stopping:
+            return  # an action stopped or killed it and handles what follows
+        pod.exit_code, pod.state, pod.exit_cause = code, "crashed", CRASHED
+        pod.failure = last_words(pod.log_path, pod.log_offset)
+        self.events.emit("engine.crashed", pod.name, exit_code=code, message=pod.failure)
+        self._after_exit(pod, CRASHED)
+
+    def _after_exit(self, pod: Pod, cause: str) -> None:
+        """Ask the platform's policy what follows an exit; schedule the replacement it wants."""
+        decision = after_exit(PodExit(cause, pod.exit_code, pod.boot_failures), self.config.platform,
+                              shutting_down=self._stopping)
+        if decision.replace:
+            self._cancel_replacement(pod.name)
+            self._replacing[pod.name] = self._spawn(self._replace_later(pod, decision.delay_s,
+                                                                        decision.wipe_volume))
+
+    async def _replace_later(self, pod: Pod, delay_s: float, wipe: bool) -> None:
+        try:
+            await asyncio.sleep(delay_s)
             async with self._lock:
                 if self.pods.get(pod.name) is pod and not self._stopping:
-                    await self._replace(pod)
+                    await self._replace(pod, wipe)
+        finally:
+            if self._replacing.get(pod.name) is asyncio.current_task():
+                del self._replacing[pod.name]
 
-    async def _replace(self, pod: Pod) -> Pod:
-        wipe = self.config.platform.recycle_volume == "empty"
-        new = await self._start_pod(pod.slot, pod.generation + 1, wipe=wipe)
+    def _cancel_replacement(self, name: str) -> None:
+        task = self._replacing.pop(name, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    async def _replace(self, pod: Pod, wipe: bool) -> Pod:
+        failures = pod.boot_failures if pod.state == "failed" else 0
+        new = await self._start_pod(pod.slot, wipe=wipe, boot_failures=failures)
         self.events.emit("engine.recycled", pod.name, generation=new.generation,
                          volume="empty" if wipe else "kept", instance_id=new.instance_id)
         return new
 
-    def _spawn(self, coro) -> None:
+    def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     # ---- status polling ----------------------------------------------------
     async def _poll_forever(self) -> None:
@@ -204,6 +289,8 @@ class Supervisor:
                 current = await resp.json()
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
             return
+        if self.pods.get(pod.name) is not pod:
+            return  # replaced while we asked: the answer may be the new pod's
         for kind, data in status_events(pod.status, current):
             self.events.emit(kind, pod.name, **data)
         pod.status = current
@@ -220,7 +307,8 @@ class Supervisor:
             raise ActionError(f"unknown kind {kind!r}; kinds are {', '.join(ENGINE_KINDS)}", 404)
 
     def live_slots(self) -> list[Slot]:
-        return [p.slot for p in self.pods.values() if p.state not in ("stopped", "killed")]
+        """Slots the fleet has: a crashed or killed pod's slot counts (it is being replaced)."""
+        return [p.slot for p in self.pods.values() if p.state != "stopped"]
 
     async def scale(self, kind: str, replicas: int) -> dict:
         self._kind(kind)
@@ -228,10 +316,13 @@ class Supervisor:
             raise ActionError(f"replicas must be an integer from 0 to 256, got {replicas!r}")
         async with self._lock:
             start, stop = scale_plan(self.live_slots(), kind, replicas)
+            for slot in stop:
+                self._cancel_replacement(slot.name)
             await asyncio.gather(*(self._stop_pod(self.pods[s.name], "engine.stopped") for s in stop))
             for slot in stop:
                 del self.pods[slot.name]
-            await asyncio.gather(*(self._start_pod(s, 1) for s in start))
+            wipe = wipes_volume(self.config.platform, "scale")
+            await asyncio.gather(*(self._start_pod(s, wipe=wipe) for s in start))
         self.events.emit("fleet.scaled", kind, replicas=replicas, started=[s.name for s in start],
                          stopped=[s.name for s in stop])
         return {"kind": kind, "replicas": replicas, "started": [s.name for s in start],
@@ -240,8 +331,10 @@ class Supervisor:
     async def recycle(self, name: str) -> dict:
         async with self._lock:
             pod = self.pod(name)
+            self._cancel_replacement(name)
+            pod.boot_failures = 0  # asked for by hand: no back-off carried over
             await self._stop_pod(pod, "engine.stopped")
-            new = await self._replace(pod)
+            new = await self._replace(pod, wipes_volume(self.config.platform, "recycle"))
         return new.to_json()
 
     async def recycle_kind(self, kind: str, rolling: bool) -> list[dict]:
@@ -254,57 +347,22 @@ class Supervisor:
         return list(await asyncio.gather(*(self.recycle(n) for n in names)))
 
     async def kill(self, name: str) -> dict:
+        """SIGKILL, as a spot interruption or an OOM kill: no final flush; the service replaces it."""
         async with self._lock:
             pod = self.pod(name)
             if pod.child is None or not pod.child.running:
                 raise ActionError(f"{name} is not running ({pod.state})", 409)
-            await self._stop_pod(pod, "engine.killed", kill=True)
+            pod.exit_cause, pod.state = KILLED, "killed"
+            pod.exit_code = await pod.child.kill()
+            self.events.emit("engine.killed", pod.name, exit_code=pod.exit_code)
+            self._after_exit(pod, KILLED)
         return pod.to_json()
 
     async def restart(self, name: str) -> dict:
         """Start the slot again on the same volume (a container restart on its host)."""
         async with self._lock:
             pod = self.pod(name)
+            self._cancel_replacement(name)
             await self._stop_pod(pod, "engine.stopped")
-            new = await self._start_pod(pod.slot, pod.generation + 1, wipe=False)
+            new = await self._start_pod(pod.slot, wipe=wipes_volume(self.config.platform, "restart"))
         return new.to_json()
-
-
-def reap_previous_run(state_dir: Path) -> None:
-    """Kill what a previous, crashed `up` left running, so no port stays taken."""
-    path = state_dir / STATE_FILE
-    if not path.exists():
-        return
-    try:
-        state = json.loads(path.read_text())
-    except ValueError:
-        path.unlink()
-        return
-    if _alive(state.get("pid")):
-        raise ActionError(f"an emulator is already running from {state_dir} (pid {state['pid']}, "
-                          f"control {state.get('control')}); stop it with `wkp-emu down`", 409)
-    for pid in state.get("children", []):
-        if _alive(pid) and _is_ours(pid):  # a reused pid may belong to someone else now
-            os.kill(pid, signal.SIGKILL)
-    path.unlink()
-
-
-def _is_ours(pid: int) -> bool:
-    import psutil
-    try:
-        return "emulator.cli" in " ".join(psutil.Process(pid).cmdline())
-    except psutil.Error:
-        return False
-
-
-def _alive(pid) -> bool:
-    if not isinstance(pid, int):
-        return False
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-

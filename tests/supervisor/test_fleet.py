@@ -59,3 +59,12 @@ WEFTKIT_PERSIST_STRATEGY = "full"
     new_ids = parse_config('[platform]\ninstance_id = "new"')
     assert "WEFTKIT_PERSIST_INSTANCE_ID" not in engine_env(
         new_ids, Slot("vector", 1), endpoint="e", secret="s", discovery_url=None)
+
+
+def test_engine_env_points_the_engine_at_its_slot_witness():
+    cfg = parse_config("")
+    env = engine_env(cfg, Slot("vector", 2), endpoint="e", secret="s", discovery_url=None,
+                     witness_dir="/state/witness/vector-2")
+    assert env["WEFTKIT_ENGINE_WITNESS_DIR"] == "/state/witness/vector-2"
+    assert "WEFTKIT_ENGINE_WITNESS_DIR" not in engine_env(cfg, Slot("vector", 2), endpoint="e",
+                                                          secret="s", discovery_url=None)
