@@ -85,8 +85,11 @@ class Witness:
         self._append({"w": "put" if value is not None else "delete", "lsn": lsn, "key": key,
                       "sha": value_sha(value), "at": time.time()})
 
-    def note_ack(self, lsn: int) -> None:
-        self._append({"ack": lsn, "at": time.time()})
+    def note_ack(self, lsn: int, nbytes: int | None = None, snapshot: str | None = None) -> None:
+        entry = {"ack": lsn, "at": time.time()}
+        if nbytes is not None:
+            entry.update(bytes=nbytes, snapshot=snapshot)
+        self._append(entry)
 
     def close(self) -> None:
         if self._fd is not None:
