@@ -10,7 +10,8 @@ Exit statuses: 0 stopped (final flush done or not needed); 1 volume I/O
 failed; 2 bad configuration; 3 SIGTERM flush incomplete (budget or retries
 ran out: the ledger names the unacknowledged lsns); 4 restore on boot failed;
 5 the volume cannot be read or is in use by another engine; 6 the
-container-mode sidecar did not start.
+container-mode sidecar did not start; 7 every write acknowledged, but the
+sidecar did not stop cleanly (docs/engines.md, container mode).
 """
 from __future__ import annotations
 

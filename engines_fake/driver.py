@@ -33,13 +33,14 @@ from . import membership, workload
 from .api import WriteRefused, create_app
 from .kinds import profile
 from .payloads import delta_payload, full_payload, read_range, write_payload
-from .sidecar import Sidecar, start_sidecar
+from .sidecar import SidecarContainer
 from .transport import RestoreResult, Transport
 from .volume import Volume
 from .witness import Witness
 
 log = logging.getLogger("wkp.engine")
 EXIT_BAD_VOLUME = 5
+EXIT_SIDECAR_UNCLEAN = 7  # every write acknowledged, but the sidecar did not stop cleanly
 
 
 class Engine:
@@ -53,7 +54,8 @@ class Engine:
         self.witness = Witness(Path(config.witness_dir)) if config.witness_dir else None
         self.instance_id = ""
         self.endpoint: str | None = None
-        self.sidecar: Sidecar | None = None
+        self.sidecar: SidecarContainer | None = None
+        self.sidecar_clean = True  # the last sidecar stopped with exit status 0
         self.transport: Transport | None = None
         self.recovery: dict = {}
         self.clock_skew_s = 0.0  # the clock fault: shifts the timestamps the engine signs
@@ -92,9 +94,14 @@ class Engine:
             durable = persisted.durable.seq if persisted.durable else 0
             self.feed(Booted(self.clock(), self.volume.empty, self.volume.lsn, persisted,
                              self.volume.unpushed_bytes(durable)))
-            return await self._exit
+            code = await self._exit
         finally:
             await self._shutdown()
+        if code == 0 and not self.sidecar_clean:
+            print(f"wkp-emu engine: exit {EXIT_SIDECAR_UNCLEAN}: every write was acknowledged, "
+                  "but the persistence sidecar did not stop cleanly", file=sys.stderr, flush=True)
+            return EXIT_SIDECAR_UNCLEAN
+        return code
 
     async def _start_api(self) -> None:
         self._runner = web.AppRunner(create_app(self), access_log=None)
@@ -111,9 +118,9 @@ class Engine:
         self.endpoint = cfg.endpoint
         if cfg.mode == "container" and not cfg.endpoint:
             secret = secret or uuid.uuid4().hex
-            self.sidecar = await start_sidecar(store=cfg.store_endpoint, bucket=cfg.store_bucket,
-                                               secret=secret)
-            self.endpoint = self.sidecar.endpoint
+            self.sidecar = SidecarContainer(store=cfg.store_endpoint, bucket=cfg.store_bucket,
+                                            secret=secret, report=self._sidecar_report)
+            self.endpoint = (await self.sidecar.start()).endpoint
         self.transport = Transport(endpoint=self.endpoint, secret=secret, engine=self.kind,
                                    tenant=cfg.tenant, instance_id=self.instance_id,
                                    strategy=cfg.strategy, encoding=cfg.compression, clock=self.clock,
@@ -136,8 +143,8 @@ class Engine:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.transport:
             await self.transport.close()
-        if self.sidecar:
-            await self.sidecar.stop()
+        if self.sidecar:  # after the final flush, which went through it
+            self.sidecar_clean = await self.sidecar.stop()
         if self._runner:
             await self._runner.cleanup()
         self.volume.close()
@@ -201,12 +208,29 @@ class Engine:
                 "instance_id_generated": self._generated, "mode": cfg.mode,
                 "tenant": cfg.tenant, "strategy": cfg.strategy, "compression": cfg.compression.value,
                 "schedule": str(cfg.schedule), "endpoint": self.endpoint,
-                "sidecar": self.sidecar.describe() if self.sidecar else None,
-                "port": self.port, "pid": os.getpid(), "data_dir": str(self.volume.root),
+                "sidecar": self._sidecar_status(), "port": self.port, "pid": os.getpid(),
+                "data_dir": str(self.volume.root),
                 "records": len(self.volume.records), "accepting": self.accepting,
                 **self.machine.status(), "lsn": self.volume.lsn,
                 "recent_alerts": list(self.alerts), "recovery": self.recovery,
                 "discovery": self._discovery_status(), "clock_skew_s": self.clock_skew_s}
+
+    def _sidecar_status(self) -> dict | None:
+        if self.sidecar is None or self.sidecar.current is None:
+            return None
+        return {**self.sidecar.current.describe(), "restarts": self.sidecar.restarts}
+
+    def _sidecar_report(self, message: str, clean: bool) -> None:
+        """A sidecar ended. A clean stop is logged; anything else is an alert in
+        /status, a line on stderr naming its exit status or signal, and a ledger
+        entry, because after the engine is gone only those remain."""
+        self.volume.append_ledger({"event": "sidecar", "at": self.clock(), "clean": clean,
+                                   "message": message})
+        if clean:
+            log.info("%s", message)
+            return
+        self._alert(Alert("sidecar", message))
+        print(f"wkp-emu engine: {message}", file=sys.stderr, flush=True)
 
     def _discovery_status(self) -> dict | None:
         presence = self._membership
@@ -234,7 +258,7 @@ class Engine:
                  "pid": os.getpid(), "mode": self.config.mode, "boot": e.boot,
                  "cursor": self.recovery["cursor"], "lsn": self.volume.lsn,
                  "data_dir": str(self.volume.root), "endpoint": self.endpoint,
-                 "sidecar": self.sidecar.describe() if self.sidecar else None}
+                 "sidecar": self._sidecar_status()}
         print(json.dumps(ready), flush=True)
         self._workload = workload.start(self)
         self._joining = asyncio.create_task(self._join(ready))

@@ -25,59 +25,160 @@ code as `wkp-emu function`) writing straight to the central S3 store
 If WEFTKIT_PERSIST_ENDPOINT is set in container mode, the engine uses that
 running sidecar/bridge instead of starting one (the Kubernetes pattern, where
 the platform runs the sidecar container).
+
+Stopping. The sidecar runs in a session of its own, so a Ctrl-C meant for the
+engine cannot stop it before the engine's final flush has gone through it; the
+engine stops it with SIGTERM afterwards (SIGKILL after STOP_GRACE_S). It
+watches its stdin with the event loop, not with a thread blocked in a read: a
+daemon thread holding stdin's buffer lock makes the interpreter abort at exit
+(SIGABRT, "could not acquire lock for <_io.BufferedReader name='<stdin>'>").
 """
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
-import threading
 from dataclasses import dataclass
+from typing import Callable
 
+log = logging.getLogger("wkp.engine.sidecar")
 READY_TIMEOUT_S = 30.0
+STOP_GRACE_S = 5.0  # SIGTERM, then SIGKILL: loopback, nothing in flight after the final flush
 
 
 class SidecarError(RuntimeError):
     pass
 
 
+def exit_description(returncode: int) -> str:
+    """'exit status 1' or 'killed by signal 6 (SIGABRT)', as asyncio reports a child."""
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = "unknown"
+    return f"killed by signal {-returncode} ({name})"
+
+
 @dataclass
 class Sidecar:
     process: asyncio.subprocess.Process
     endpoint: str
+    port: int
     store: str
     bucket: str
+    stopping: bool = False     # set before the engine stops it on purpose
+    overran: bool = False      # it ignored SIGTERM for STOP_GRACE_S and was SIGKILLed
 
     def describe(self) -> dict:
         return {"pid": self.process.pid, "endpoint": self.endpoint, "store": self.store,
                 "bucket": self.bucket}
 
+    @property
+    def stopped_cleanly(self) -> bool:
+        return self.process.returncode == 0 and not self.overran
+
+    def ending(self) -> str:
+        """How the process ended, for a log line, an alert and the ledger."""
+        how = exit_description(self.process.returncode)
+        if self.overran:
+            return f"did not stop within {STOP_GRACE_S:g} s of SIGTERM, {how}"
+        return how
+
     async def stop(self) -> None:
+        self.stopping = True
         if self.process.returncode is None:
-            self.process.terminate()
             try:
-                await asyncio.wait_for(self.process.wait(), 10)
+                self.process.terminate()
+            except ProcessLookupError:
+                pass  # it exited on its own just now; wait() collects its status
+            try:
+                await asyncio.wait_for(self.process.wait(), STOP_GRACE_S)
             except asyncio.TimeoutError:
+                self.overran = True
                 self.process.kill()
                 await self.process.wait()
 
 
-async def start_sidecar(*, store: str, bucket: str, secret: str) -> Sidecar:
+async def start_sidecar(*, store: str, bucket: str, secret: str, port: int = 0) -> Sidecar:
+    """Start a sidecar (on `port`: a restarted one keeps its engine's endpoint)."""
     env = dict(os.environ, WKP_SIDECAR_SECRET=secret, WKP_SIDECAR_STORE=store,
-               WKP_SIDECAR_BUCKET=bucket)
+               WKP_SIDECAR_BUCKET=bucket, WKP_SIDECAR_PORT=str(port))
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "engines_fake.sidecar", stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, env=env)
+        stdout=asyncio.subprocess.PIPE, env=env, start_new_session=True)
     try:
         line = await asyncio.wait_for(proc.stdout.readline(), READY_TIMEOUT_S)
         ready = json.loads(line)
     except (asyncio.TimeoutError, ValueError) as exc:
-        proc.kill()
-        await proc.wait()
-        raise SidecarError(f"persistence sidecar did not start: {exc!r}") from None
-    return Sidecar(proc, ready["endpoint"], store, bucket)
+        if proc.returncode is None:
+            proc.kill()
+        code = await proc.wait()
+        raise SidecarError(f"persistence sidecar did not start ({exit_description(code)}): "
+                           f"{exc!r}") from None
+    return Sidecar(proc, ready["endpoint"], ready["port"], store, bucket)
+
+
+class SidecarContainer:
+    """The engine's sidecar slot, kept as a pod keeps a sidecar container: one
+    that dies on its own is reported and started again on the same port (so the
+    engine's endpoint does not change), up to MAX_RESTARTS times. Every end of a
+    sidecar goes to report(message, clean): the engine alerts, logs and writes
+    it to its ledger."""
+
+    MAX_RESTARTS = 3
+
+    def __init__(self, *, store: str, bucket: str, secret: str,
+                 report: Callable[[str, bool], None]):
+        self.store, self.bucket, self.secret, self.report = store, bucket, secret, report
+        self.current: Sidecar | None = None
+        self.restarts = 0
+        self._watch: asyncio.Task | None = None
+
+    async def start(self) -> Sidecar:
+        self.current = await start_sidecar(store=self.store, bucket=self.bucket, secret=self.secret)
+        self._watch = asyncio.create_task(self._keep())
+        return self.current
+
+    async def _keep(self) -> None:
+        while True:
+            sidecar = self.current
+            await sidecar.process.wait()
+            if sidecar.stopping:
+                return
+            message = f"persistence sidecar (pid {sidecar.process.pid}) died: {sidecar.ending()}"
+            if self.restarts >= self.MAX_RESTARTS:
+                return self.report(f"{message}; not restarted after {self.restarts} restarts", False)
+            self.report(f"{message}; restarting it on port {sidecar.port}", False)
+            try:
+                self.current = await start_sidecar(store=self.store, bucket=self.bucket,
+                                                   secret=self.secret, port=sidecar.port)
+            except SidecarError as exc:
+                return self.report(f"persistence sidecar could not be restarted: {exc}", False)
+            self.restarts += 1
+            log.warning("persistence sidecar restarted (pid %d) at %s", self.current.process.pid,
+                        self.current.endpoint)
+
+    async def stop(self) -> bool:
+        """Stop the current sidecar; True if it stopped cleanly (exit status 0 on SIGTERM)."""
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
+        sidecar = self.current
+        if sidecar is None:
+            return True
+        died_before = sidecar.process.returncode is not None and not sidecar.stopping
+        await sidecar.stop()
+        if died_before:  # dead and not restarted: already reported when it died
+            return False
+        clean = sidecar.stopped_cleanly
+        self.report(f"persistence sidecar (pid {sidecar.process.pid}) stopped: {sidecar.ending()}",
+                    clean)
+        return clean
 
 
 # ---------------------------------------------------------------- the sidecar process
@@ -90,19 +191,41 @@ async def _serve() -> int:
     config = FunctionConfig(secret=os.environ["WKP_SIDECAR_SECRET"],
                             s3_endpoint=os.environ["WKP_SIDECAR_STORE"],
                             bucket=os.environ.get("WKP_SIDECAR_BUCKET", "wkp-emu"))
-    running = await start_function(config, "127.0.0.1", 0)
-    print(json.dumps({"endpoint": running.endpoint, "pid": os.getpid()}), flush=True)
+    running = await start_function(config, "127.0.0.1", int(os.environ.get("WKP_SIDECAR_PORT", "0")))
+    port = int(running.endpoint.rsplit(":", 1)[1])
+    print(json.dumps({"endpoint": running.endpoint, "port": port, "pid": os.getpid()}), flush=True)
     loop, stop = asyncio.get_running_loop(), asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-
-    def watch_parent():  # EOF on stdin: the engine is gone, whatever killed it
-        sys.stdin.buffer.read()
-        loop.call_soon_threadsafe(stop.set)
-    threading.Thread(target=watch_parent, daemon=True).start()
-    await stop.wait()
-    await running.stop()
+    unwatch = _watch_engine(loop, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        unwatch()
+        await running.stop()
     return 0
+
+
+def _watch_engine(loop: asyncio.AbstractEventLoop, gone: Callable[[], None]) -> Callable[[], None]:
+    """Call gone() at EOF on stdin (a pipe from the engine): the engine is gone,
+    whatever killed it. The loop polls the descriptor and os.read() takes no
+    lock, so nothing is left blocked on stdin when the interpreter exits."""
+    fd = sys.stdin.fileno()
+
+    def readable():
+        try:  # readable: data or EOF, so this read does not block
+            data = os.read(fd, 4096)
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(fd)
+            gone()
+
+    try:
+        loop.add_reader(fd, readable)
+    except (PermissionError, ValueError):  # a file, not a pipe: there is no engine to watch
+        return lambda: None
+    return lambda: loop.remove_reader(fd)
 
 
 def main() -> int:
