@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "emulator.api.commands",
     "engines_fake.command",
     "emulator.discovery.command",
+    "emulator.scenario.command",
 ]
 
 
