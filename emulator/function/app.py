@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 
@@ -133,7 +132,7 @@ async def get_faults(request):
 async def add_fault(request):
     try:
         fault = Fault.from_json(await request.json())
-    except (FaultSpecError, json.JSONDecodeError) as exc:
+    except (FaultSpecError, ValueError) as exc:  # ValueError: not JSON, or not UTF-8
         return web.json_response({"error": "BadFault", "reason": str(exc)}, status=400)
     fault = request.app[FAULTS].add(fault)
     log.info("fault set: %s", fault.to_json())

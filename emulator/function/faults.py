@@ -29,6 +29,23 @@ class FaultSpecError(ValueError):
     pass
 
 
+# JSON types of the optional fields (bool is an int to Python, never here): a
+# string where a number belongs must be a 400 naming the field, not a
+# TypeError deep in validate().
+_NUMBERS = {"status": (int,), "rate": (int, float), "count": (int, type(None)),
+            "retry_after": (int, type(None)), "ms": (int,), "jitter_ms": (int,), "bytes": (int,)}
+
+
+def _check_types(spec: dict) -> None:
+    for name, types in _NUMBERS.items():
+        value = spec.get(name)
+        if name in spec and (isinstance(value, bool) or not isinstance(value, types)):
+            raise FaultSpecError(f"fault field {name} must be a number, got {value!r}")
+    paths = spec.get("paths", [])
+    if not isinstance(paths, (list, tuple)) or not all(isinstance(p, str) for p in paths):
+        raise FaultSpecError(f"fault field paths must be a list of paths, got {paths!r}")
+
+
 @dataclass(frozen=True)
 class Fault:
     kind: str
@@ -52,6 +69,7 @@ class Fault:
         kind = spec.get("kind")
         if kind not in KINDS:
             raise FaultSpecError(f"fault kind {kind!r} is not one of {', '.join(KINDS)}")
+        _check_types(spec)
         try:
             fault = cls(**{**spec, "paths": tuple(spec.get("paths", WKP_PATHS))})
         except TypeError as exc:

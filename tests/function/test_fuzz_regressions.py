@@ -1,0 +1,28 @@
+"""Requests the generated-request campaign (bench/fuzz_campaign.py) found answered
+with 500: each must be a 400 naming what is wrong, and the function keeps serving."""
+import pytest
+
+
+@pytest.mark.parametrize("body", [
+    b"\xb7\xb9\x1e\xfc`\x8bD*",                          # not UTF-8
+    b'{"kind": "error", "status": "cG"}',               # a string where a number belongs
+    b'{"kind": "error", "rate": "0.5"}',
+    b'{"kind": "latency", "ms": 5, "count": {"": null}}',
+    b'{"kind": "error", "paths": 5}',                   # not a list
+    b'{"kind": "error", "status": true}',               # a bool is not a status
+])
+async def test_a_bad_fault_spec_is_400_not_500(function, http, body):
+    url = str(function.make_url("/_wkp/faults"))
+    async with http.post(url, data=body, headers={"Content-Type": "application/json"}) as resp:
+        assert resp.status == 400, await resp.text()
+        assert (await resp.json())["error"] == "BadFault"
+    async with http.get(url) as resp:
+        assert (await resp.json())["faults"] == []
+
+
+async def test_a_good_fault_spec_is_still_201(function, http):
+    url = str(function.make_url("/_wkp/faults"))
+    async with http.post(url, json={"kind": "error", "status": 503, "rate": 0.5, "count": 2,
+                                    "paths": ["/persist"]}) as resp:
+        assert resp.status == 201
+        assert (await resp.json())["paths"] == ["/persist"]
