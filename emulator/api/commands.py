@@ -1,23 +1,31 @@
 """CLI verbs against a running emulator: status, scale, recycle, kill, restart,
-fault, logs, reset, down. Each maps to one control API call."""
+fault, logs, reset, down. Each maps to one control API call.
+
+Output: readable lines, one per effect ("recycled vector-1: generation 3, pid
+4242, ..."), whether or not stdout is a terminal, so what a user sees is what a
+log captures; `--json` prints the control API's answer instead, for scripts.
+Errors go to stderr either way."""
 from __future__ import annotations
 
 import json
 import sys
 
 from .client import ControlClient, ControlError, NoEmulator, control_url
-from .tables import fault_table, status_table
+from .tables import (fault_set_line, fault_table, faults_cleared_line, killed_line, pod_line,
+                     scaled_lines, status_table)
 
 
 def add_parser(subparsers) -> None:
-    def verb(name, help_text, func):
+    def verb(name, help_text, func, json_output=True):
         p = subparsers.add_parser(name, help=help_text, description=help_text)
         p.add_argument("--state-dir", metavar="DIR", help="the emulator's state dir (default .wkp-emu)")
+        if json_output:
+            p.add_argument("--json", action="store_true",
+                           help="print the control API's JSON answer instead of readable lines")
         p.set_defaults(func=lambda args: _run(func, args))
         return p
 
     p = verb("status", "show the running emulator: services and every engine", status)
-    p.add_argument("--json", action="store_true", help="print the raw JSON")
     p = verb("scale", "scale an engine kind to N replicas (0 = scale to zero)", scale)
     p.add_argument("kind")
     p.add_argument("replicas", type=_count)
@@ -32,7 +40,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("action", choices=("set", "list", "clear"))
     p.add_argument("spec", nargs="*", metavar="KEY=VALUE",
                    help="for set: target=function|store|engine|discovery kind=... status=503 ...")
-    p = verb("logs", "print an engine's log (or discovery's)", logs)
+    p = verb("logs", "print an engine's log (or discovery's)", logs, json_output=False)
     p.add_argument("engine", nargs="?", help="engine name; omitted: the event log")
     p.add_argument("-f", "--follow", action="store_true")
     verb("reset", "empty the running emulator's store", reset)
@@ -64,6 +72,15 @@ def _show(data) -> None:
     print(json.dumps(data, indent=2))
 
 
+def _report(args, data, lines) -> None:
+    """--json: the control API's answer; otherwise lines(data), one per effect."""
+    if args.json:
+        _show(data)
+        return
+    produced = lines(data)
+    print("\n".join([produced] if isinstance(produced, str) else produced))
+
+
 def status(client, args):
     health, fleet = client.get("/health"), client.get("/v1/fleet")
     info = client.get("/v1/info")
@@ -77,7 +94,8 @@ def status(client, args):
 
 
 def scale(client, args):
-    _show(client.post(f"/v1/fleet/{args.kind}/scale", {"replicas": args.replicas}))
+    _report(args, client.post(f"/v1/fleet/{args.kind}/scale", {"replicas": args.replicas}),
+            scaled_lines)
 
 
 def recycle(client, args):
@@ -85,17 +103,19 @@ def recycle(client, args):
     if target.rpartition("-")[2].isdigit():
         if args.rolling:
             raise ControlError(400, "--rolling applies to a kind, not one engine")
-        _show(client.post(f"/v1/engines/{target}/recycle"))
+        _report(args, client.post(f"/v1/engines/{target}/recycle"), lambda pod: pod_line("recycled", pod))
     else:
-        _show(client.post(f"/v1/fleet/{target}/recycle", {"rolling": args.rolling}))
+        _report(args, client.post(f"/v1/fleet/{target}/recycle", {"rolling": args.rolling}),
+                lambda answer: [pod_line("recycled", pod) for pod in answer["engines"]])
 
 
 def kill(client, args):
-    _show(client.post(f"/v1/engines/{args.engine}/kill"))
+    _report(args, client.post(f"/v1/engines/{args.engine}/kill"), killed_line)
 
 
 def restart(client, args):
-    _show(client.post(f"/v1/engines/{args.engine}/restart"))
+    _report(args, client.post(f"/v1/engines/{args.engine}/restart"),
+            lambda pod: pod_line("restarted", pod) + " (same volume)")
 
 
 def _spec(pairs: list[str]) -> dict:
@@ -115,13 +135,13 @@ def _spec(pairs: list[str]) -> dict:
 
 def fault(client, args):
     if args.action == "list":
-        print(fault_table(client.get("/v1/faults")))
+        _report(args, client.get("/v1/faults"), fault_table)
     elif args.action == "clear":
-        _show(client.delete("/v1/faults"))
+        _report(args, client.delete("/v1/faults"), faults_cleared_line)
     else:
         if not args.spec:
             raise ControlError(400, "fault set needs settings, e.g. target=function kind=error status=503")
-        _show(client.post("/v1/faults", _spec(args.spec)))
+        _report(args, client.post("/v1/faults", _spec(args.spec)), fault_set_line)
 
 
 def logs(client, args):
@@ -138,9 +158,10 @@ def logs(client, args):
 
 
 def reset(client, args):
-    _show(client.post("/v1/reset"))
+    _report(args, client.post("/v1/reset"),
+            lambda answer: f"store emptied: {answer['removed']} objects removed")
 
 
 def down(client, args):
-    client.post("/v1/down")
-    print("stopping")
+    _report(args, client.post("/v1/down"),
+            lambda _: "emulator stopping: engines flush, then the store is archived")

@@ -1,5 +1,8 @@
-"""Readable tables for `wkp-emu status` and `fault list` (pure formatting)."""
+"""Readable output of the CLI verbs (pure formatting): the `status` and `fault list`
+tables, and one line per effect of the other verbs."""
 from __future__ import annotations
+
+import signal
 
 
 def _cell(value) -> str:
@@ -55,3 +58,75 @@ def fault_table(faults: dict) -> str:
     if disc:
         rows.append(["-", "discovery", "network", _cell(disc) if isinstance(disc, dict) else str(disc)])
     return _grid(["ID", "TARGET", "KIND", "SETTINGS"], rows) if rows else "no faults set"
+
+
+# ------------------------------------------------ one line per effect of a CLI verb
+
+
+def _signal_note(code) -> str:
+    if isinstance(code, int) and code < 0:
+        try:
+            return f" ({signal.Signals(-code).name})"
+        except ValueError:
+            return ""
+    return ""
+
+
+def pod_line(verb: str, pod: dict) -> str:
+    """'recycled vector-1: generation 3, pid 4242, port 40711, instance vector-1'."""
+    line = (f"{verb} {pod['name']}: generation {pod.get('generation')}, pid {_cell(pod.get('pid'))}, "
+            f"port {_cell(pod.get('port'))}, instance {_cell(pod.get('instance_id'))}")
+    if pod.get("state") != "running":
+        line += f" ({pod.get('state')}{': ' + pod['failure'] if pod.get('failure') else ''})"
+    return line
+
+
+def killed_line(pod: dict) -> str:
+    code = pod.get("exit_code")
+    return (f"killed {pod['name']}: pid {_cell(pod.get('pid'))} exited {_cell(code)}{_signal_note(code)}, "
+            "no final flush")
+
+
+def scaled_lines(result: dict) -> list[str]:
+    kind, n = result["kind"], result["replicas"]
+    started, stopped = result.get("started") or [], result.get("stopped") or []
+    if not started and not stopped:
+        return [f"{kind} already at {n} replica{'s' * (n != 1)}"]
+    return ([f"scaled {kind} to {n} replica{'s' * (n != 1)}"]
+            + [f"started {name}" for name in started] + [f"stopped {name}" for name in stopped])
+
+
+def _settings(spec: dict, skip: tuple[str, ...]) -> str:
+    parts = []
+    for key, value in spec.items():
+        if key in skip or value in (None, 0, "", [], {}):
+            continue
+        if key == "rate" and value == 1:
+            continue
+        if key == "paths":
+            if set(value) == {"/persist", "/restore", "/health"}:
+                continue
+            value = ",".join(value)
+        parts.append(f"{key}={value}")
+    return " ".join(parts)
+
+
+def fault_set_line(result: dict) -> str:
+    """'fault 3 set: function error status=503 count=3 paths=/persist'."""
+    if "engine" in result and "clock_skew_s" in result:
+        return f"fault set: engine {result['engine']} clock_skew_s={result['clock_skew_s']:+}"
+    if "id" in result:
+        target = result.get("target", "function")
+        kind = result["kind"].removeprefix("store_")
+        skip = ("id", "kind", "target") + (() if kind == "error" else ("status",))
+        settings = _settings(result, skip)
+        return f"fault {result['id']} set: {target} {kind}" + (f" {settings}" if settings else "")
+    plan = result.get("plan") if isinstance(result.get("plan"), dict) else result
+    return f"fault set: discovery {_settings(plan, ()) or '(no settings)'}"
+
+
+def faults_cleared_line(cleared: dict) -> str:
+    disc = cleared.get("discovery")
+    disc = disc if isinstance(disc, int) else ("cleared" if disc else 0)
+    return (f"faults cleared: function/store {cleared.get('function', 0)}, "
+            f"engine clocks {cleared.get('engines', 0)}, discovery {disc}")

@@ -214,7 +214,7 @@ def test_cli_verbs_against_a_running_emulator(tmp_path):
         assert {e["name"] for e in json.loads(cli("status", "--json").stdout)["engines"]} == {
             "keyvalue-1", "keyvalue-2"}
         write_records(emu.engine_url("keyvalue-1"), "keyvalue", 5)
-        rolled = json.loads(cli("recycle", "keyvalue", "--rolling").stdout)["engines"]
+        rolled = json.loads(cli("recycle", "keyvalue", "--rolling", "--json").stdout)["engines"]
         assert [e["name"] for e in rolled] == ["keyvalue-2", "keyvalue-1"]  # highest ordinal first
         assert digest(emu.engine_url("keyvalue-1"))["count"] == 5
         assert "serving" in cli("logs", "keyvalue-1").stdout
@@ -222,17 +222,17 @@ def test_cli_verbs_against_a_running_emulator(tmp_path):
         assert "no faults set" in cli("fault", "list").stdout
         cli("fault", "set", "target=function", "kind=latency", "ms=5")
         assert "latency" in cli("fault", "list").stdout
-        assert json.loads(cli("fault", "clear").stdout)["function"] == 1
+        assert json.loads(cli("fault", "clear", "--json").stdout)["function"] == 1
         metrics = call("GET", emu.ready["control"] + "/metrics")[1].decode()
         assert 'wkp_engines{kind="keyvalue",state="running"} 2' in metrics
         assert "wkp_function_requests_total" in metrics
-        assert json.loads(cli("reset").stdout)["removed"] > 0
+        assert json.loads(cli("reset", "--json").stdout)["removed"] > 0
         assert emu.control.get("/v1/store")["objects"] == 0
         bad = cli("kill", "keyvalue-9", check=False)
         assert bad.returncode == 1 and "unknown engine" in bad.stderr
         bad = cli("scale", "keyvalue", "-1", check=False)
         assert bad.returncode == 2 and "replicas" in bad.stderr
-        killed = json.loads(cli("kill", "keyvalue-2").stdout)
+        killed = json.loads(cli("kill", "keyvalue-2", "--json").stdout)
         assert killed["state"] == "killed"
         cli("down")
         assert emu.popen.wait(60) == 0
