@@ -34,6 +34,18 @@ async def errors(request, handler):
         return web.json_response({"error": str(exc)}, status=400)
     except json.JSONDecodeError as exc:
         return web.json_response({"error": f"body is not JSON: {exc}"}, status=400)
+    except UnicodeDecodeError as exc:
+        return web.json_response({"error": f"body is not UTF-8 JSON: {exc}"}, status=400)
+
+
+async def json_object(request, *, optional: bool = False) -> dict:
+    """The request's JSON body, which must be an object ({} when optional and absent)."""
+    if optional and not request.can_read_body:
+        return {}
+    body = await request.json()
+    if not isinstance(body, dict):
+        raise ActionError(f"the body must be a JSON object, got {type(body).__name__}")
+    return body
 
 
 def sup(request):
@@ -81,7 +93,7 @@ async def discovery(request):
 
 
 async def scale(request):
-    body = await request.json()
+    body = await json_object(request)
     return web.json_response(await sup(request).scale(request.match_info["kind"], body.get("replicas")))
 
 
@@ -90,7 +102,7 @@ async def recycle_engine(request):
 
 
 async def recycle_kind(request):
-    body = await request.json() if request.can_read_body else {}
+    body = await json_object(request, optional=True)
     pods = await sup(request).recycle_kind(request.match_info["kind"], bool(body.get("rolling")))
     return web.json_response({"engines": pods})
 
@@ -113,8 +125,10 @@ async def list_faults(request):
 
 async def set_fault(request):
     s = sup(request)
-    spec = await request.json()
+    spec = await json_object(request)
     target = parse_target(spec)
+    if not all(isinstance(spec.get(k, ""), str) for k in ("kind", "engine")):
+        raise FaultSpecError("kind and engine, when given, are strings")
     if target in ("function", "store"):
         fault = s.services.faults.add(function_fault(spec))
         result = {"target": target, **fault.to_json()}
@@ -154,12 +168,15 @@ async def down(request):
 async def events(request):
     """Server-sent events: the history since ?since=SEQ, then live ones."""
     s = sup(request)
+    since = request.query.get("since", "0") or "0"
+    if not (since.isascii() and since.isdigit() and len(since) <= 18):
+        raise ActionError(f"since must be an event sequence number, got {since!r}")
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                            "Cache-Control": "no-cache"})
     await response.prepare(request)
     queue = s.events.subscribe()
     try:
-        for event in s.events.history(int(request.query.get("since", 0))):
+        for event in s.events.history(int(since)):
             await response.write(f"id: {event.seq}\nevent: {event.kind}\ndata: {event.to_json()}\n\n".encode())
         while not s.stopped.is_set() and "once" not in request.query:
             try:
