@@ -20,12 +20,15 @@ def draw(report: dict, ev: E.Evidence, path: Path) -> Path:
         ys = [n for _, n in points] + [points[-1][1]]
         fleet.step(xs, ys, where="post", label=kind)
     fleet.set_ylabel("engines running")
+    fleet.yaxis.get_major_locator().set_params(integer=True)
     fleet.legend(loc="upper right", fontsize="small")
     series = E.rate_series(ev)
     if series:
         ts = [t for t, _, _ in series]
-        rates.plot(ts, [ok for _, ok, _ in series], label="acknowledged pushes/s", color="tab:green")
-        rates.plot(ts, [bad for _, _, bad in series], label="failed requests/s", color="tab:red")
+        rates.step(ts, [ok for _, ok, _ in series], where="post", label="acknowledged pushes/s",
+                   color="tab:green")
+        rates.step(ts, [bad for _, _, bad in series], where="post", label="failed requests/s",
+                   color="tab:red")
     for t, name in E.restore_times(ev):
         rates.axvline(max(0.0, t), color="tab:blue", linestyle=":", linewidth=1)
     if E.restore_times(ev):

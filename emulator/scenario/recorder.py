@@ -22,16 +22,16 @@ class EventRecorder(threading.Thread):
         super().__init__(daemon=True, name="scenario-events")
         self.url, self.since = urlsplit(control_url), since
         self.events: list[dict] = []
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._conn: http.client.HTTPConnection | None = None
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 self._follow()
             except (OSError, http.client.HTTPException, ValueError):
                 pass
-            if self._stop.wait(0.2):
+            if self._halt.wait(0.2):
                 return
 
     def _follow(self) -> None:
@@ -41,7 +41,7 @@ class EventRecorder(threading.Thread):
         response = self._conn.getresponse()
         data = None
         for raw in response:
-            if self._stop.is_set():
+            if self._halt.is_set():
                 return
             line = raw.decode().rstrip("\r\n")
             if line.startswith("data: "):
@@ -51,7 +51,7 @@ class EventRecorder(threading.Thread):
                 data = None
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         if self._conn is not None and self._conn.sock is not None:
             try:
                 self._conn.sock.shutdown(2)
@@ -66,7 +66,7 @@ class Sampler(threading.Thread):
         self.client, self.discovery = client, discovery
         self.function: list[tuple[float, dict]] = []
         self.members: list[tuple[float, dict]] = []
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def sample(self) -> None:
         try:
@@ -79,9 +79,9 @@ class Sampler(threading.Thread):
             pass  # a missed sample: the next one carries the counters forward
 
     def run(self) -> None:
-        while not self._stop.wait(SAMPLE_INTERVAL_S):
+        while not self._halt.wait(SAMPLE_INTERVAL_S):
             self.sample()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(5)

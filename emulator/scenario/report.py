@@ -8,6 +8,7 @@ evidence.json (the raw evidence, which `wkp-emu scenario judge` can judge again)
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 from emulator.durations import format_duration
@@ -81,11 +82,14 @@ def summary(report: dict) -> str:
     s = report["scenario"]
     lines = [f"scenario {s['name']}: {'PASSED' if report['passed'] else 'FAILED'} "
              f"({report['runner']}, {format_duration(s['duration_s'])} timeline, {report['wall_s']}s wall)",
-             f"  {s['description'].splitlines()[0] if s['description'] else ''}", "", "timeline:"]
+             *textwrap.wrap(" ".join(s["description"].split()), 96, initial_indent="  ",
+                            subsequent_indent="  "), "", "timeline:"]
     for t in report["timeline"]:
         mark = "ok  " if t["ok"] else "FAIL"
         late = f" (+{t['late_s']:g}s late)" if t["late_s"] > 0.5 else ""
-        lines.append(f"  {mark} t={t['started_s']:7.1f}s  {t['what']}{late}"
+        took = t["ended_s"] - t["started_s"]
+        took = f" [{took:.1f}s]" if took >= 0.5 else ""
+        lines.append(f"  {mark} t={t['started_s']:7.1f}s  {t['what']}{took}{late}"
                      + (f": {t['error']}" if t["error"] else ""))
     f, loss, risk = report["function"]["counts"], report["losses"], report["data_at_risk"]
     lines += ["", "evidence:",
