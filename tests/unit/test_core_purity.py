@@ -55,7 +55,7 @@ def test_protocol_core_imports_no_io_framework():
                 "restore_plan", "function_rules", "takeover", "signed_requests"}
     assert {f"emulator.protocol.{m}" for m in expected} <= set(report["modules"])
     assert report["culprits"] == {}, (
-        "emulator/protocol must stay pure (docs/dev/helper-conventions.md); "
+        "emulator/protocol must stay pure (the sans-I/O core, docs/architecture.md); "
         f"these imports pulled in I/O modules: {report['culprits']}")
 
 
