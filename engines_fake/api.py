@@ -10,6 +10,7 @@
     GET    /recovery                        -> what the last boot recovered (and lost)
     POST   /admin/push                      -> 202: start a push round now (demos, tests)
     GET|POST /faults/clock {"skew_s": s}    -> the clock fault: skew the signing clock
+    GET|POST /faults/discovery {"partitioned": b} -> cut (or heal) the engine's heartbeats to discovery
 
 Handlers only parse and translate; the engine (driver.py) decides, and its
 WriteRefused carries the status to answer.
@@ -124,6 +125,29 @@ async def set_clock_fault(request: web.Request) -> web.Response:
     return web.json_response({"skew_s": float(skew)})
 
 
+async def get_discovery_fault(request: web.Request) -> web.Response:
+    presence = request.app[ENGINE]._membership
+    return web.json_response({"partitioned": bool(presence and presence.partitioned)})
+
+
+async def set_discovery_fault(request: web.Request) -> web.Response:
+    """Emulator fault hook: a network partition between this engine and discovery. Its
+    heartbeats stop (discovery suspects it, then marks it failed); healing resumes them
+    and the engine comes back alive at a higher incarnation."""
+    try:
+        partitioned = (await request.json())["partitioned"]
+    except (ValueError, KeyError, TypeError):
+        return web.json_response({"error": 'expected {"partitioned": true|false}'}, status=400)
+    if not isinstance(partitioned, bool):
+        return web.json_response({"error": "partitioned must be true or false"}, status=400)
+    presence = request.app[ENGINE]._membership
+    if presence is None:
+        return web.json_response({"error": "this engine is not in discovery "
+                                           "(WEFTKIT_DISCOVERY_URL is not set)"}, status=409)
+    presence.partitioned = partitioned
+    return web.json_response({"partitioned": partitioned})
+
+
 def create_app(engine) -> web.Application:
     app = web.Application(client_max_size=MAX_VALUE)
     app[ENGINE] = engine
@@ -138,4 +162,6 @@ def create_app(engine) -> web.Application:
     app.router.add_post("/admin/push", push_now)
     app.router.add_get("/faults/clock", get_clock_fault)
     app.router.add_post("/faults/clock", set_clock_fault)
+    app.router.add_get("/faults/discovery", get_discovery_fault)
+    app.router.add_post("/faults/discovery", set_discovery_fault)
     return app

@@ -336,7 +336,7 @@ class Engine:
     def _ledger(self, e: Ledger) -> None:
         self.volume.append_ledger({"event": e.event, **e.fields})
         if e.event == "ack" and self.witness:
-            self.witness.note_ack(e.fields["lsn_to"])
+            self.witness.note_ack(e.fields["lsn_to"], e.fields.get("bytes"), e.fields.get("kind"))
 
     def _compact(self, e: Compact) -> None:
         self.volume.compact(e.retain_after)

@@ -120,6 +120,7 @@ async def list_faults(request):
     remote = s.remote_faults
     return web.json_response({"function": [f.to_json() for f in s.services.faults.list()],
                               "engines": dict(remote.engine_skews),
+                              "discovery_partitioned": sorted(remote.engine_partitions),
                               "discovery": await remote.list_discovery()})
 
 

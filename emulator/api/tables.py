@@ -54,6 +54,8 @@ def fault_table(faults: dict) -> str:
         rows.append([str(f["id"]), target, f["kind"].removeprefix("store_"), _cell(detail)])
     for name, skew in (faults.get("engines") or {}).items():
         rows.append(["-", "engine", "clock_skew", f"{name} {skew:+} s"])
+    for name in faults.get("discovery_partitioned") or ():
+        rows.append(["-", "engine", "discovery_partition", f"{name} cut off from discovery"])
     disc = faults.get("discovery")
     if disc:
         rows.append(["-", "discovery", "network", _cell(disc) if isinstance(disc, dict) else str(disc)])

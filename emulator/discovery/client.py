@@ -187,6 +187,7 @@ class Presence:
         self.registered = False
         self.host: str | None = None
         self.interval = 1.0
+        self.partitioned = False  # a fault hook: heartbeats are not sent while set
         self._task: asyncio.Task | None = None
 
     @classmethod
@@ -219,6 +220,8 @@ class Presence:
     async def _keep_alive(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
+            if self.partitioned:
+                continue
             try:
                 if not self.registered or await self.client.heartbeat(
                         self.registration.node_id) is None:

@@ -14,6 +14,7 @@ class RemoteFaults:
     def __init__(self, supervisor):
         self._sup = supervisor
         self.engine_skews: dict[str, float] = {}
+        self.engine_partitions: set[str] = set()   # engines cut off from discovery
 
     async def _call(self, method: str, url: str, payload=None):
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
@@ -24,13 +25,25 @@ class RemoteFaults:
                 return body
 
     async def set_engine(self, spec: dict) -> dict:
+        """clock_skew_s: skew the clock it signs with; discovery_partitioned: cut its heartbeats."""
         name = spec.get("engine")
         pod = self._sup.pod(name)
-        skew = spec.get("clock_skew_s")
-        if isinstance(skew, bool) or not isinstance(skew, (int, float)):
-            raise FaultSpecError("an engine fault needs clock_skew_s (seconds, may be negative)")
+        faults = {k: spec[k] for k in ("clock_skew_s", "discovery_partitioned") if k in spec}
+        if set(spec) - {"target", "engine", "clock_skew_s", "discovery_partitioned"} or len(faults) != 1:
+            raise FaultSpecError("an engine fault takes engine and one of clock_skew_s (seconds, may be "
+                                 "negative) or discovery_partitioned (true/false)")
         if pod.port is None:
             raise FaultSpecError(f"{name} is not running")
+        if "discovery_partitioned" in faults:
+            cut = faults["discovery_partitioned"]
+            if not isinstance(cut, bool):
+                raise FaultSpecError("discovery_partitioned must be true or false")
+            await self._call("POST", f"http://127.0.0.1:{pod.port}/faults/discovery", {"partitioned": cut})
+            (self.engine_partitions.add if cut else self.engine_partitions.discard)(name)
+            return {"engine": name, "discovery_partitioned": cut}
+        skew = faults["clock_skew_s"]
+        if isinstance(skew, bool) or not isinstance(skew, (int, float)):
+            raise FaultSpecError("clock_skew_s must be a number of seconds (may be negative)")
         await self._call("POST", f"http://127.0.0.1:{pod.port}/faults/clock", {"skew_s": skew})
         self.engine_skews[name] = skew
         return {"engine": name, "clock_skew_s": skew}
@@ -45,6 +58,16 @@ class RemoteFaults:
                 except (aiohttp.ClientError, FaultSpecError):
                     pass  # a stopped engine has no skew to clear
             del self.engine_skews[name]
+            cleared += 1
+        for name in list(self.engine_partitions):
+            pod = self._sup.pods.get(name)
+            if pod is not None and pod.port:
+                try:
+                    await self._call("POST", f"http://127.0.0.1:{pod.port}/faults/discovery",
+                                     {"partitioned": False})
+                except (aiohttp.ClientError, FaultSpecError):
+                    pass  # a stopped engine heartbeats no more anyway
+            self.engine_partitions.discard(name)
             cleared += 1
         return cleared
 
