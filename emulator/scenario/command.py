@@ -65,11 +65,17 @@ def list_scenarios(args) -> int:
         for path in sorted(d.glob("*.toml")):
             try:
                 s = load_scenario(path)
-                first = s.description.splitlines()[0]
-                print(f"  {path.stem:<28} {first}")
+                print(f"  {path.stem:<24} {headline(s.description)}")
             except ScenarioError as exc:
-                print(f"  {path.stem:<28} (invalid: {exc})")
+                print(f"  {path.stem:<24} (invalid: {exc})")
     return 0
+
+
+def headline(description: str, width: int = 76) -> str:
+    """The description's first sentence, on one line of at most `width` characters."""
+    text = " ".join(description.split())
+    first = text.split(". ", 1)[0].rstrip(".") + "."
+    return first if len(first) <= width else first[: width - 1].rstrip() + "…"
 
 
 def run_scenario(args) -> int:

@@ -57,8 +57,9 @@ def _time(step: Step, t: float, duration: float, where: str) -> float:
 
 def _needs_discovery(scenario: Scenario, step: Step, where: str) -> None:
     p = step.params
+    fault = p.get("fault", {})
     uses = (step.action == "wait" and p["until"].startswith("member_")) or (
-        step.action == "fault" and (p["target"] == "discovery" or "discovery_partitioned" in p))
+        fault.get("target") == "discovery" or "discovery_partitioned" in fault)
     if uses and not scenario.config.discovery:
         raise SchemaError(where, "uses discovery, which this scenario disables ([discovery] enabled = false)")
 
@@ -72,11 +73,12 @@ def _apply(step: Step, slots: set[Slot], where: str) -> set[Slot]:
     if step.action == "scale":
         start, stop = scale_plan(slots, p["kind"], p["replicas"])
         return (slots - set(stop)) | set(start)
-    if "engine" in p:
-        slot = Slot.parse(p["engine"])
+    engine = p.get("engine") or p.get("fault", {}).get("engine")
+    if engine:
+        slot = Slot.parse(engine)
         if slot not in slots:
             of_kind = {s for s in slots if s.kind == slot.kind}
-            raise SchemaError(f"{where}.engine", f"{p['engine']} does not exist at this step: "
+            raise SchemaError(f"{where}.engine", f"{engine} does not exist at this step: "
                               f"{slot.kind} has {len(of_kind)} replica(s) then ({_names(of_kind)})")
     if "kind" in p and step.action in ("recycle", "write_burst"):
         if not any(s.kind == p["kind"] for s in slots):
