@@ -48,23 +48,25 @@ def parse_response_head(head: bytes) -> tuple[int, dict[str, str]]:
     return int(parts[1]), headers
 
 
-async def open_raw_get(url: str, key: str, timeout_s: float) -> RawObject:
-    """GET `url` (http only) and return the open body; NotFound on 404,
-    StoreUnavailable on anything else that is not a plain 200 with a length."""
+async def exchange(host: str, port: int, request: bytes, timeout_s: float,
+                   body: bytes = b"") -> tuple[socket.socket, int, dict[str, str], bytes]:
+    """Connect, send `request` (then `body`), read the response head: the open
+    socket, the status, the headers and what of the body came with the head.
+    StoreUnavailable if the store cannot be reached or answers nonsense; the
+    caller owns (closes) the socket otherwise."""
     loop = asyncio.get_running_loop()
-    split = urlsplit(url)
-    target = split.path + ("?" + split.query if split.query else "")
-    request = (f"GET {target} HTTP/1.1\r\nHost: {split.netloc}\r\nConnection: close\r\n"
-               f"Accept-Encoding: identity\r\n\r\n").encode("latin-1")
     sock = None
     try:
         async with asyncio.timeout(timeout_s):
-            infos = await loop.getaddrinfo(split.hostname, split.port or 80, type=socket.SOCK_STREAM)
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
             family, type_, proto, _, address = infos[0]
             sock = socket.socket(family, type_, proto)
             sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             await loop.sock_connect(sock, address)
             await loop.sock_sendall(sock, request)
+            if body:
+                await loop.sock_sendall(sock, body)
             buffer = b""
             while (end := buffer.find(b"\r\n\r\n")) < 0:
                 if len(buffer) > MAX_HEAD:
@@ -73,6 +75,7 @@ async def open_raw_get(url: str, key: str, timeout_s: float) -> RawObject:
                 if not data:
                     raise StoreUnavailable("object store closed the connection before the headers")
                 buffer += data
+        status, headers = parse_response_head(buffer[:end])
     except (OSError, TimeoutError) as exc:
         if sock is not None:
             sock.close()
@@ -81,8 +84,17 @@ async def open_raw_get(url: str, key: str, timeout_s: float) -> RawObject:
         if sock is not None:
             sock.close()
         raise
-    status, headers = parse_response_head(buffer[:end])
-    body = buffer[end + 4:]
+    return sock, status, headers, buffer[end + 4:]
+
+
+async def open_raw_get(url: str, key: str, timeout_s: float) -> RawObject:
+    """GET `url` (http only) and return the open body; NotFound on 404,
+    StoreUnavailable on anything else that is not a plain 200 with a length."""
+    split = urlsplit(url)
+    target = split.path + ("?" + split.query if split.query else "")
+    request = (f"GET {target} HTTP/1.1\r\nHost: {split.netloc}\r\nConnection: close\r\n"
+               f"Accept-Encoding: identity\r\n\r\n").encode("latin-1")
+    sock, status, headers, body = await exchange(split.hostname, split.port or 80, request, timeout_s)
     length = headers.get("content-length", "")
     if status == 200 and length.isdigit() and len(body) <= int(length) \
             and "chunked" not in headers.get("transfer-encoding", ""):

@@ -6,6 +6,11 @@ without raising (that is where the function verifies the signature). Longer
 bodies go to a multipart upload, completed only after the generator finished
 and aborted on any exception, including cancellation when a client goes away.
 An incomplete multipart upload is invisible to listings and reads.
+
+Two hot paths leave the SDK on plain-http stores, because its per-call CPU
+was most of the function's own: a restore's GETs (raw_get.py, for the splice
+relay) and a one-part PutObject (raw_put.py, signed by sigv4.py). Anything
+unusual on a raw PUT is retried through the SDK, which stays the reference.
 """
 from __future__ import annotations
 
@@ -20,6 +25,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .interface import NotFound, ObjectInfo, PreconditionFailed, StoreUnavailable
 from .raw_get import RawObject, open_raw_get
+from .raw_put import RawPut
+from .sigv4 import SigV4Signer
 
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
 DEFAULT_CHUNK = 1024 * 1024
@@ -62,6 +69,9 @@ class S3Store:
                                  response_checksum_validation="when_required")
         self._stack: AsyncExitStack | None = None
         self._client = None
+        # PutObject without the SDK's per-call CPU (raw_put.py), plain http only
+        self._raw_put = RawPut(endpoint_url, bucket, SigV4Signer(access_key, secret_key, region),
+                               timeout_s) if endpoint_url.startswith("http://") else None
 
     async def open(self) -> "S3Store":
         self._stack = AsyncExitStack()
@@ -165,6 +175,10 @@ class S3Store:
 
     async def put(self, key: str, data: bytes, metadata: Mapping[str, str] | None = None,
                   *, if_absent: bool = False) -> ObjectInfo:
+        if self._raw_put and not if_absent and RawPut.suits(metadata or {}):
+            etag = await self._raw_put.put(key, data, metadata or {})
+            if etag is not None:
+                return ObjectInfo(key, len(data), etag, 0.0, dict(metadata or {}))
         kwargs = {"Key": key, "Body": data, "Metadata": dict(metadata or {})}
         if if_absent:
             kwargs["IfNoneMatch"] = "*"

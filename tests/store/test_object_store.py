@@ -14,7 +14,9 @@ from emulator.function.faulty_store import FaultyStore
 from emulator.store.interface import NotFound, PreconditionFailed, StoreUnavailable
 from emulator.store.moto_server import EmbeddedS3
 from emulator.store.raw_get import open_raw_get, parse_response_head
+from emulator.store.raw_put import RawPut
 from emulator.store.s3 import S3Store
+from emulator.store.sigv4 import SigV4Signer
 
 MiB = 1024 * 1024
 
@@ -112,6 +114,26 @@ async def test_raw_get_leaves_the_body_in_the_socket(store):
         await store.open_raw("absent")
 
 
+async def test_raw_put_stores_what_the_sdk_reads_back(moto):
+    """The hand-signed PutObject (raw_put.py) on its own, read back through the
+    SDK: bytes, metadata and an ETag that is the body's MD5, as S3 defines it."""
+    import hashlib
+    s3 = await S3Store(moto.endpoint, f"c-{uuid.uuid4().hex[:12]}").open()
+    await s3.ensure_bucket()
+    raw = RawPut(moto.endpoint, s3.bucket, SigV4Signer("wkp-emu", "wkp-emu", "us-east-1"), 5)
+    try:
+        for key, body in (("weftkit/t/e/i/delta/a.zst", os.urandom(4096)),
+                          ("odd key/ünï+code", b""), ("big", os.urandom(3 * MiB))):
+            etag = await raw.put(key, body, {"wkp-checksum": "sha256=1", "wkp-status": "200"})
+            assert etag == hashlib.md5(body).hexdigest(), key
+            assert await s3.get(key) == body
+            assert (await s3.head(key)).metadata == {"wkp-checksum": "sha256=1", "wkp-status": "200"}
+        gone = RawPut(moto.endpoint, "no-such-bucket-here", SigV4Signer("a", "b", "us-east-1"), 5)
+        assert await gone.put("k", b"v", {}) is None  # not a 200: the caller asks the SDK
+    finally:
+        await s3.close()
+
+
 async def test_an_unreachable_store_is_unavailable_not_a_crash(moto):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -123,6 +145,8 @@ async def test_an_unreachable_store_is_unavailable_not_a_crash(moto):
     try:
         with pytest.raises(StoreUnavailable):
             await gone.ping()
+        with pytest.raises(StoreUnavailable):  # the raw PUT fails over to the SDK, which maps it
+            await gone.put("k", b"v", {"wkp-status": "200"})
     finally:
         await gone.close()
 
