@@ -1,8 +1,18 @@
-"""Shared pieces of the benchmarks: a moto server process and the function process."""
+"""Shared pieces of the benchmarks: the function process, started as a user starts it.
+
+Two store configurations, both worth measuring:
+- "default": `wkp-emu function` with no --s3-endpoint, exactly as a user runs
+  it; its embedded moto runs in a child process of the function (the baseline
+  talks to that same store, read from the ready line);
+- "external": moto started here in a process of its own and given to the
+  function with --s3-endpoint (what the benchmarks measured before the default
+  moved moto out of the function's process).
+"""
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import socket
 import subprocess
 import sys
@@ -43,12 +53,47 @@ def start_moto() -> tuple[subprocess.Popen, str]:
     raise RuntimeError("moto did not start")
 
 
-def start_function(s3_endpoint: str, bucket: str, *extra: str) -> tuple[subprocess.Popen, dict]:
+def start_function(*extra: str) -> tuple[subprocess.Popen, dict]:
+    """`wkp-emu function --port 0 --secret S EXTRA...` (the CLI's own code path);
+    its ready line carries the store's endpoint and bucket."""
     proc = subprocess.Popen([sys.executable, "-m", "emulator.cli", "function", "--port", "0",
-                             "--secret", SECRET, "--s3-endpoint", s3_endpoint, "--bucket", bucket,
-                             *extra], stdout=subprocess.PIPE, env=env())
-    ready = json.loads(proc.stdout.readline())
-    return proc, ready
+                             "--secret", SECRET, *extra], stdout=subprocess.PIPE, env=env())
+    line = proc.stdout.readline()
+    if not line:
+        raise RuntimeError(f"wkp-emu function exited with {proc.wait()} before it was ready")
+    return proc, json.loads(line)
+
+
+class Stack:
+    """The function and its store in one of the two configurations (see above).
+    `store_pid` is the process serving S3, for its own RSS figure."""
+
+    def __init__(self, store: str, *extra: str):
+        if store not in ("default", "external"):
+            raise ValueError(f"--stores takes default and/or external, not {store!r}")
+        self.moto = None
+        if store == "external":
+            self.moto, endpoint = start_moto()
+            extra = ("--s3-endpoint", endpoint, "--bucket", "bench", *extra)
+        self.function, self.ready = start_function(*extra)
+        self.s3_endpoint, self.bucket = self.ready["s3_endpoint"], self.ready["bucket"]
+        self.endpoint = self.ready["endpoint"]
+        self.store_pid = self.moto.pid if self.moto else self._embedded_store_pid()
+
+    def _embedded_store_pid(self) -> int:
+        children = psutil.Process(self.function.pid).children()
+        if len(children) != 1:
+            raise RuntimeError(f"expected one store child of the function, found {children}")
+        return children[0].pid
+
+    def stop(self) -> None:
+        stop(self.function)
+        if self.moto:
+            stop(self.moto)
+
+
+def median(values) -> float:
+    return statistics.median(values)
 
 
 def s3_client(endpoint: str, **config):

@@ -3,9 +3,15 @@
 16 concurrent clients each push a chain of 4 KiB deltas (after one small
 full) through the function; in the same run, against the same moto server,
 16 threads PUT the same number of 4 KiB objects straight into S3 with boto3.
-Prints requests/s of both and the ratio (target >= 0.8). Rounds alternate.
+Rounds alternate (raw, function, raw, function, ...); prints the median
+requests/s of both and the median of the per-round ratios (target >= 0.8).
 
-    python bench/persist_rate.py [--clients 16] [--requests 150] [--rounds 2]
+The function is `wkp-emu function` as a user starts it: by default with its
+embedded store (moto in a child process of the function), and with
+`--stores default,external` also against a moto started apart and passed with
+--s3-endpoint.
+
+    python bench/persist_rate.py [--stores default] [--clients 16] [--requests 150] [--rounds 3]
 """
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp  # noqa: E402
 
-from bench._common import SECRET, s3_client, start_function, start_moto, stop  # noqa: E402
+from bench._common import SECRET, Stack, median, s3_client  # noqa: E402
 from emulator.protocol import signed_requests as sr  # noqa: E402
 from emulator.protocol.codec import Encoding  # noqa: E402
 from emulator.protocol.cursor import Cursor  # noqa: E402
@@ -68,26 +74,31 @@ def boto3_rate(s3_endpoint: str, bucket: str, clients: int, n: int, tag: str) ->
     return clients * (n + 1) / (time.perf_counter() - started)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--clients", type=int, default=16)
-    ap.add_argument("--requests", type=int, default=150, help="deltas per client per round")
-    ap.add_argument("--rounds", type=int, default=2)
-    args = ap.parse_args()
-    moto, s3_endpoint = start_moto()
-    bucket = "bench"
-    fn, ready = start_function(s3_endpoint, bucket)
+def run(store: str, clients: int, requests: int, rounds: int) -> str:
+    stack = Stack(store)
     try:
         fun, raw = [], []
-        for r in range(args.rounds):
-            raw.append(boto3_rate(s3_endpoint, bucket, args.clients, args.requests, f"r{r}"))
-            fun.append(asyncio.run(function_rate(ready["endpoint"], args.clients, args.requests, f"r{r}")))
-        f, b = max(fun), max(raw)
-        print(f"persist 4 KiB deltas x{args.clients} clients: function {f:7.1f} req/s, raw boto3 PUT "
-              f"{b:7.1f} req/s, ratio {f / b:.2f} (target >= 0.80)", flush=True)
+        for r in range(rounds):
+            raw.append(boto3_rate(stack.s3_endpoint, stack.bucket, clients, requests, f"r{r}"))
+            fun.append(asyncio.run(function_rate(stack.endpoint, clients, requests, f"r{r}")))
     finally:
-        stop(fn)
-        stop(moto)
+        stack.stop()
+    ratio = median([f / b for f, b in zip(fun, raw)])
+    return (f"persist 4 KiB deltas x{clients} clients ({store} store): function {median(fun):7.1f} "
+            f"req/s, raw boto3 PUT {median(raw):7.1f} req/s, ratio {ratio:.2f} "
+            f"(median of {rounds} rounds, target >= 0.80)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stores", default="default",
+                    help="default (wkp-emu function's embedded store), external, or both")
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--requests", type=int, default=150, help="deltas per client per round")
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    for store in args.stores.split(","):
+        print(run(store, args.clients, args.requests, args.rounds), flush=True)
 
 
 if __name__ == "__main__":
