@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from typing import Collection
 
 HOST = "127.0.0.1"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+def free_port(taken: Collection[int] = ()) -> int:
+    """A port nobody listens on now and no other slot owns (`taken`)."""
+    while True:
+        with socket.socket() as s:
+            s.bind((HOST, 0))
+            port = s.getsockname()[1]
+        if port not in taken:
+            return port
 
 
 def port_available(port: int) -> bool:
@@ -35,14 +40,15 @@ def port_available(port: int) -> bool:
             return False
 
 
-async def claim_port(port: int | None, wait_s: float = 3.0, step_s: float = 0.05) -> int:
-    """`port` once it is free (waiting up to `wait_s`), else a new free port."""
+async def claim_port(port: int | None, taken: Collection[int] = (), wait_s: float = 3.0,
+                     step_s: float = 0.05) -> int:
+    """`port` once it is free (waiting up to `wait_s`), else a new free port not in `taken`."""
     if port is None:
-        return free_port()
+        return free_port(taken)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
     while not port_available(port):
         if loop.time() >= deadline:
-            return free_port()
+            return free_port(taken)
         await asyncio.sleep(step_s)
     return port

@@ -174,9 +174,10 @@ class Supervisor:
         pod = Pod(slot, generation, volume, log_path, witness=self.witness_dir(slot),
                   boot_failures=boot_failures)
         self.pods[slot.name] = pod
-        pod.address = await self._address(slot)
-        self.events.emit("engine.starting", slot.name, generation=generation, port=pod.address,
+        wanted = self.addresses.get(slot.name)
+        self.events.emit("engine.starting", slot.name, generation=generation, port=wanted,
                          volume="empty" if wipe else "kept")
+        pod.address = await self._address(slot)
         env = child_env(engine_env(self.config, slot, endpoint=self.services.function_endpoint,
                                    secret=self.services.secret,
                                    discovery_url=self.services.discovery_api,
@@ -190,14 +191,16 @@ class Supervisor:
                 break
             except ChildFailed as exc:
                 if attempt == 1 and "address already in use" in exc.output.lower():
-                    pod.address = self.addresses[slot.name] = free_port()  # taken meanwhile: move
+                    taken = set(self.addresses.values())  # taken meanwhile: move
+                    pod.address = self.addresses[slot.name] = free_port(taken)
                     continue
                 self._boot_failed(pod, exc)
                 return pod
         pod.state, pod.boot_failures = "running", 0
         self.events.emit("engine.started", slot.name, pid=pod.pid, port=pod.port,
                          instance_id=pod.child.ready.get("instance_id"), generation=generation,
-                         boot=pod.child.ready.get("boot"))
+                         boot=pod.child.ready.get("boot"),
+                         moved_from=wanted if wanted not in (None, pod.port) else None)
         self._spawn(self._watch(pod))
         if self.control_url:  # keep the pid list current for the next `up`'s clean-up
             self.write_state_file(self.control_url)
@@ -206,7 +209,8 @@ class Supervisor:
     async def _address(self, slot: Slot) -> int:
         """The slot's stable port (chosen when the slot is first created), once it is free."""
         kept = self.addresses.get(slot.name)
-        port = await claim_port(kept)
+        others = {port for name, port in self.addresses.items() if name != slot.name}
+        port = await claim_port(kept, others)
         if kept is not None and port != kept:
             log.warning("%s: port %d is taken; the slot moves to port %d", slot.name, kept, port)
         self.addresses[slot.name] = port

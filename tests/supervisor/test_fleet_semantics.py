@@ -7,6 +7,7 @@ slot keeps its address; a fleet whose engines fail at boot says so.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -163,3 +164,31 @@ def test_exec_refuses_to_run_against_a_degraded_stack(tmp_path):
     assert "graph-1 failed" in out.stderr and "WEFTKIT_PERSIST_COMPRESSION" in out.stderr
     assert "degraded" in out.stderr and not marker.exists()
     assert not (tmp_path / "s" / "emulator.json").exists()
+
+
+def hold_port(port: int) -> socket.socket:
+    """Listen on `port` as some other program would (TIME_WAIT remnants of the pod aside)."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port))
+    s.listen()
+    return s
+
+
+def test_a_slot_waits_briefly_for_its_port_and_moves_only_if_it_stays_taken(tmp_path):
+    emu = start_emulator(tmp_path, MANUAL)
+    try:
+        port = emu.control.get("/v1/engines/relational-1")["port"]
+        emu.control.post("/v1/engines/relational-1/kill")
+        squatter = hold_port(port)  # taken across the 1 s replacement delay, then let go
+        seen = len(emu.events)
+        emu.wait_event("engine.starting", "relational-1", after=seen)
+        squatter.close()
+        assert running_pod(emu, "relational-1", 2)["port"] == port
+        emu.control.post("/v1/engines/relational-1/kill")
+        with hold_port(port):  # taken for good: after its wait the slot moves
+            moved = running_pod(emu, "relational-1", 3)["port"]
+        assert moved != port
+        assert emu.control.post("/v1/engines/relational-1/recycle")["port"] == moved
+    finally:
+        assert emu.stop() == 0
