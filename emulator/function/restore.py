@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections import deque
 
 from aiohttp import web
 
@@ -23,6 +24,7 @@ from .lineage import adopt_newest_lineage
 from .splice_relay import SpliceRelay, drain_to_empty, splice_possible
 
 RELAY_STALL_S = 60.0  # as long as the S3 client's read timeout: no progress that long fails
+OPEN_AHEAD_BYTES = 16 * 1024 * 1024  # objects opened ahead of the one being spliced (OpenAhead)
 
 
 def parse_restore(request: web.Request, now: float, max_skew: int, secret: str):
@@ -69,20 +71,21 @@ async def restore(request: web.Request) -> web.StreamResponse:
 async def _splice_chain(request, response, store, plan: RestorePlan, timeout_s: float) -> None:
     """Same bytes as _chain_bytes for a one-encoding chain, moved in the kernel
     (splice_relay.py). The first object is opened before the status line goes
-    out, so a store that fails at once still gets its 503; the next object is
-    opened while the current one is sent, hiding the request's round trip."""
+    out, so a store that fails at once still gets its 503; the objects after
+    it are opened while the current one is sent (OpenAhead), hiding the
+    store's round trip per object."""
     objects = list(plan.objects)
-    raw, pending = await _open(store, objects[0].key), None
+    ahead = OpenAhead(store, objects)
     try:
+        raw = await ahead.next()
         await response.prepare(request)
         await response.write(b"")  # the head goes out now, ahead of any spliced byte
         async with SpliceRelay(request, timeout_s) as relay:
             try:
                 for index, obj in enumerate(objects):
                     if index:
-                        raw, pending = await pending, None
-                    if index + 1 < len(objects):
-                        pending = asyncio.ensure_future(_open(store, objects[index + 1].key))
+                        raw = await ahead.next()
+                    ahead.fill()
                     if raw.length != obj.size:
                         raise StoreUnavailable(f"{obj.key} changed while being restored")
                     if raw.head_bytes:
@@ -93,10 +96,54 @@ async def _splice_chain(request, response, store, plan: RestorePlan, timeout_s: 
             finally:
                 request[RELAYED] = relay.sent
     finally:
-        raw.close()
-        if pending is not None:
-            pending.cancel()
-            leftover = (await asyncio.gather(pending, return_exceptions=True))[0]
+        await ahead.close()
+
+
+class OpenAhead:
+    """Raw GETs of a chain's objects, opened in order ahead of the one being
+    sent: always the next one, and more while the objects opened ahead add up
+    to no more than `ahead_bytes`. Why more than one: a chain ends in many
+    small deltas, and one store round trip each (tens of milliseconds on a
+    busy machine) took longer than sending them. Why a bound: the store
+    prepares each opened object in its own memory, and the kernel buffers a
+    little of each for us; neither should grow with the chain."""
+
+    def __init__(self, store, objects, ahead_bytes: int = OPEN_AHEAD_BYTES):
+        self._store, self._objects, self._ahead_bytes = store, objects, ahead_bytes
+        self._opened: deque = deque()  # (size, future of RawObject), in chain order
+        self._taken: list = []  # handed out by next(): closed again by close()
+        self._next = 0
+
+    @property
+    def opened_ahead(self) -> list[int]:
+        """Sizes of the objects opened and not yet handed out, in order."""
+        return [size for size, _ in self._opened]
+
+    def fill(self) -> None:
+        pending = sum(size for size, _ in self._opened)
+        while self._next < len(self._objects):
+            obj = self._objects[self._next]
+            if self._opened and pending + obj.size > self._ahead_bytes:
+                return
+            self._opened.append((obj.size, asyncio.ensure_future(_open(self._store, obj.key))))
+            pending += obj.size
+            self._next += 1
+
+    async def next(self):
+        self.fill()
+        raw = await self._opened.popleft()[1]
+        self._taken.append(raw)
+        return raw
+
+    async def close(self) -> None:
+        """Close what was handed out and cancel or close what was opened ahead."""
+        for raw in self._taken:
+            raw.close()
+        futures = [future for _, future in self._opened]
+        self._opened.clear()
+        for future in futures:
+            future.cancel()
+        for leftover in await asyncio.gather(*futures, return_exceptions=True):
             if hasattr(leftover, "close"):
                 leftover.close()
 

@@ -67,6 +67,50 @@ async def test_mixed_encodings_take_the_streaming_relay(make_function, http):
     assert dict(function.app[METRICS].restore_relays) == {"stream": 1}
 
 
+async def test_objects_are_opened_ahead_within_a_byte_budget(moto):
+    """OpenAhead on a real store: in chain order, the next object always open,
+    more only while they fit the budget, and nothing left open at the end."""
+    from emulator.function.restore import OpenAhead
+    from emulator.store.s3 import S3Store
+    from types import SimpleNamespace
+    store = await S3Store(moto.endpoint, "open-ahead").open()
+    await store.ensure_bucket()
+    sizes = [5 * MiB, 1 * MiB, 1 * MiB, 1 * MiB, 1 * MiB, 4 * MiB, 1]
+    objects = [SimpleNamespace(key=f"o/{i}", size=size) for i, size in enumerate(sizes)]
+    for obj in objects:
+        await store.put(obj.key, bytes([len(obj.key)]) * obj.size)
+    ahead = OpenAhead(store, objects, ahead_bytes=3 * MiB)
+    seen, windows = [], []
+    try:
+        for obj in objects:
+            raw = await ahead.next()
+            ahead.fill()
+            seen.append(raw.length)
+            window = ahead.opened_ahead
+            windows.append(len(window))
+            assert len(window) == 1 or sum(window) <= 3 * MiB, window
+            assert window == sizes[len(seen):len(seen) + len(window)]  # in chain order
+        assert seen == sizes and ahead.opened_ahead == []
+        assert windows == [3, 3, 2, 1, 1, 1, 0]  # three small ones ahead at once, one big one
+    finally:
+        await ahead.close()
+        await store.close()
+
+
+async def test_a_chain_of_many_small_deltas_is_spliced_in_order(make_function, http):
+    function = await make_function()
+    wkp = client(function, http, "i-many-deltas")
+    full = os.urandom(MiB + 3)
+    assert (await wkp.persist(full, "full", Cursor(0, 1), encoding=Encoding.NONE)).status == 200
+    deltas = [os.urandom(4096) + b"%d" % i for i in range(24)]
+    for i, body in enumerate(deltas):
+        reply = await wkp.persist(body, "delta", Cursor(0, 2 + i), Cursor(0, 1 + i), encoding=Encoding.NONE)
+        assert reply.status == 200, reply.body
+    got = await wkp.restore()
+    assert got.status == 200 and got.body == full + b"".join(deltas)
+    assert dict(function.app[METRICS].restore_relays) == {"splice": 1}
+
+
 def fd_targets() -> dict:
     """Open descriptors that could be the relay's: pipes, sockets, files. Event
     loops' epoll descriptors (anon_inode) come and go with other tests' loops."""
