@@ -33,9 +33,14 @@ failed() {  # $1: what failed, $2: its log
     exit 1
 }
 
-what="setting up .venv (the first run takes a minute or two)"
-[ -x "$venv/bin/python" ] && what="refreshing .venv (pyproject.toml changed)"
-echo "wkp-emu: ${what}${extra:+, with the $extra dependencies} ..." >&2
+if [ ! -x "$venv/bin/python" ]; then
+    what="setting up .venv${extra:+ with the $extra dependencies} (the first run takes a minute or two)"
+elif [ ! -f "$stamp" ]; then
+    what="installing the ${extra:+$extra }dependencies into .venv"
+else
+    what="refreshing .venv${extra:+ with the $extra dependencies} (pyproject.toml changed)"
+fi
+echo "wkp-emu: $what ..." >&2
 if [ ! -x "$venv/bin/python" ]; then
     venv_log="$(mktemp)"
     "$python" -m venv "$venv" >"$venv_log" 2>&1 || failed "creating $venv" "$venv_log"
