@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "engines_fake.command",
     "emulator.discovery.command",
     "emulator.scenario.command",
+    "emulator.tui.command",
 ]
 
 

@@ -9,6 +9,7 @@
     GET    /ledger                          -> {"entries": [...], "recovery": {...}}
     GET    /recovery                        -> what the last boot recovered (and lost)
     POST   /admin/push                      -> 202: start a push round now (demos, tests)
+    GET|POST /admin/workload {"rate", "value_bytes"} -> the write generator, switched at run time
     GET|POST /faults/clock {"skew_s": s}    -> the clock fault: skew the signing clock
     GET|POST /faults/discovery {"partitioned": b} -> cut (or heal) the engine's heartbeats to discovery
 
@@ -107,6 +108,26 @@ async def push_now(request: web.Request) -> web.Response:
     return web.json_response({"requested": True}, status=202)
 
 
+async def get_workload(request: web.Request) -> web.Response:
+    from .workload import describe
+    return web.json_response(describe(request.app[ENGINE]))
+
+
+async def set_workload(request: web.Request) -> web.Response:
+    """Turn the write generator on or off, or change its rate or value size, now."""
+    from .workload import WorkloadRejected, parse_switch, switch
+    try:
+        body = await request.json()
+    except ValueError:
+        return web.json_response({"error": 'expected a JSON body {"rate": n, "value_bytes": n}'},
+                                 status=400)
+    try:
+        rate, value_bytes = parse_switch(body)
+    except WorkloadRejected as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    return web.json_response(switch(request.app[ENGINE], rate, value_bytes))
+
+
 async def get_clock_fault(request: web.Request) -> web.Response:
     return web.json_response({"skew_s": request.app[ENGINE].clock_skew_s})
 
@@ -160,6 +181,8 @@ def create_app(engine) -> web.Application:
     app.router.add_get("/ledger", ledger)
     app.router.add_get("/recovery", recovery)
     app.router.add_post("/admin/push", push_now)
+    app.router.add_get("/admin/workload", get_workload)
+    app.router.add_post("/admin/workload", set_workload)
     app.router.add_get("/faults/clock", get_clock_fault)
     app.router.add_post("/faults/clock", set_clock_fault)
     app.router.add_get("/faults/discovery", get_discovery_fault)

@@ -12,12 +12,17 @@ of operations into deletes of a key written before, `_BURST_WRITES` /
 `_SEED`, the sequence of keys, values and deletes is a function of the seed and
 the instance id only, so a scenario replayed with the same seed writes the same
 keys (and two replicas do not write the same sequence).
+
+At run time, `switch` (POST /admin/workload) replaces the rate and value size
+and restarts the generator: the TUI and the control API turn a workload on and
+off per engine or per kind without a new pod. The other settings are kept.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
+from dataclasses import replace
 
 from .kinds import sized
 
@@ -103,3 +108,53 @@ def start(engine) -> asyncio.Task | None:
     log.info("workload: %.1f writes/s of %s%s", rate_of(engine), engine.profile.shape,
              f", bursts of {cfg.burst_writes} every {cfg.burst_every_s:g}s" if cfg.burst_writes else "")
     return asyncio.create_task(_generate(engine))
+
+
+MAX_RATE = 100000.0
+MAX_VALUE_BYTES = 64 * 1024 * 1024
+
+
+class WorkloadRejected(ValueError):
+    """A runtime workload setting out of range; the message names the field."""
+
+
+def parse_switch(body) -> tuple[float | str, int | None]:
+    """(rate or "auto", value_bytes or None to keep) from a POST /admin/workload body."""
+    if not isinstance(body, dict) or "rate" not in body:
+        raise WorkloadRejected('expected {"rate": writes per second or "auto", "value_bytes": n}')
+    rate, value_bytes = body["rate"], body.get("value_bytes")
+    if rate != "auto" and (isinstance(rate, bool) or not isinstance(rate, (int, float))
+                           or not 0 <= rate <= MAX_RATE):
+        raise WorkloadRejected(f'rate must be writes per second from 0 to {MAX_RATE:g}, or "auto", '
+                               f"got {rate!r}")
+    if value_bytes is not None and (isinstance(value_bytes, bool) or not isinstance(value_bytes, int)
+                                    or not 0 <= value_bytes <= MAX_VALUE_BYTES):
+        raise WorkloadRejected(f"value_bytes must be a whole number from 0 (the kind's typical "
+                               f"size) to {MAX_VALUE_BYTES}, got {value_bytes!r}")
+    unknown = set(body) - {"rate", "value_bytes"}
+    if unknown:
+        raise WorkloadRejected(f"unknown field {sorted(unknown)[0]!r} (rate, value_bytes)")
+    return rate, value_bytes
+
+
+def describe(engine) -> dict:
+    """What GET /admin/workload answers: the settings and whether the generator runs."""
+    cfg = engine.config.workload
+    task = engine._workload  # the driver keeps the generator's task; we only read it
+    return {"rate": rate_of(engine), "auto": cfg.auto, "value_bytes": cfg.value_bytes,
+            "keys": cfg.keys, "deletes": cfg.deletes, "burst_writes": cfg.burst_writes,
+            "running": task is not None and not task.done()}
+
+
+def switch(engine, rate: float | str, value_bytes: int | None = None) -> dict:
+    """New rate (0: off) and value size; the generator restarts with them if the engine
+    accepts writes (a stopping engine keeps the setting and generates nothing)."""
+    cfg = engine.config.workload
+    new = replace(cfg, auto=rate == "auto", rate=0.0 if rate == "auto" else float(rate),
+                  value_bytes=cfg.value_bytes if value_bytes is None else value_bytes)
+    engine.config = replace(engine.config, workload=new)
+    engine._stop_workload()
+    if engine.accepting:
+        engine._workload = start(engine)
+    log.info("workload switched: %.1f writes/s, value_bytes %d", rate_of(engine), new.value_bytes)
+    return describe(engine)

@@ -241,4 +241,6 @@ def create_app(supervisor) -> web.Application:
     r.add_post("/v1/reset", reset)
     r.add_post("/v1/down", down)
     r.add_get("/v1/events", events)
+    from .engine_routes import add_routes
+    add_routes(r)  # engine status, ledger and workload, forwarded to the engine
     return app

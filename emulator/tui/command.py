@@ -1,0 +1,44 @@
+"""`wkp-emu tui`: the fleet view attached to an emulator that is already running.
+
+Quitting it leaves the emulator running. (`wkp-emu up` on a terminal opens the
+same view over the stack it starts; see emulator/supervisor/command.py.)
+"""
+from __future__ import annotations
+
+import sys
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("tui", help="the fleet view: watch and steer a running emulator",
+                              description="Attach the fleet view to a running emulator (found "
+                              "through --state-dir, default .wkp-emu, or WKP_EMU_CONTROL). "
+                              "Quitting leaves the emulator running.")
+    p.add_argument("--state-dir", metavar="DIR", help="the emulator's state dir (default .wkp-emu)")
+    p.set_defaults(func=run_tui)
+
+
+def run_tui(args) -> int:
+    from emulator.api.client import NoEmulator, control_url
+    try:
+        base = control_url(args.state_dir)
+    except NoEmulator as exc:
+        print(f"wkp-emu: {exc}", file=sys.stderr)
+        return 3
+    from .app import FleetApp
+    from .source import LiveSource
+    app = FleetApp(LiveSource(base))
+    app.run()
+    return 0
+
+
+async def run_embedded(control: str) -> str:
+    """The view `up` opens over the stack it started, in the same event loop; returns
+    "stop" (stop the emulator) or "keep" (leave the view, keep the emulator running)."""
+    from .app import FleetApp
+    from .source import LiveSource
+    source = LiveSource(control)
+    try:
+        answer = await FleetApp(source, embedded=True).run_async()
+    finally:
+        await source.close()
+    return answer or "stop"

@@ -1,0 +1,116 @@
+"""The fleet as the TUI knows it (pure): rows from /v1/fleet, kept current by events.
+
+The poller replaces rows every second with /v1/fleet; between polls each event
+updates the row it names at once, so a recycle or a push shows without waiting
+for the next poll. `apply_*` return the names whose row changed, so the table
+repaints only those.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+STATE_OF_EVENT = {
+    "engine.starting": "starting", "engine.started": "running", "engine.stopping": "stopping",
+    "engine.stopped": "stopped", "engine.crashed": "crashed", "engine.killed": "killed",
+    "engine.failed": "failed",
+}
+SORTS = ("name", "kind", "state", "lag", "buffered", "push age")
+HISTORY = 60  # points of each sparkline
+
+
+class FleetModel:
+    def __init__(self) -> None:
+        self.rows: dict[str, dict] = {}
+        self.pushes: dict[str, deque] = {}      # name -> bytes of its recent acknowledged pushes
+        self.alerts: dict[str, int] = {}        # name -> failed pushes, crashes seen by the view
+        self.workloads: dict[str, dict] = {}    # name -> its workload as last switched
+
+    def apply_fleet(self, engines: list[dict]) -> set[str]:
+        fresh = {e["name"]: e for e in engines}
+        changed = {n for n in self.rows if n not in fresh}
+        for name, row in fresh.items():
+            if self.rows.get(name) != row:
+                changed.add(name)
+            self._note_push(name, self.rows.get(name), row)
+        self.rows = fresh
+        return changed
+
+    def _note_push(self, name: str, before: dict | None, after: dict) -> None:
+        push = after.get("last_push") or {}
+        if push and push != (before or {}).get("last_push") and push.get("status") in (200, 202):
+            self.pushes.setdefault(name, deque(maxlen=HISTORY)).append(push.get("bytes") or 0)
+
+    def apply_event(self, event: dict) -> set[str]:
+        kind, name, data = event.get("kind", ""), event.get("subject", ""), event.get("data") or {}
+        if kind == "fleet.scaled":
+            gone = set(data.get("stopped") or ())
+            for n in gone:
+                self.rows.pop(n, None)
+            return gone
+        if not kind.startswith(("engine.", "membership.")):
+            return set()
+        row = self.rows.get(name)
+        if row is None:
+            if kind != "engine.starting":
+                return set()
+            row = self.rows[name] = {"name": name, "kind": name.rpartition("-")[0]}
+        update = _row_update(kind, data, event.get("at"))
+        if kind in ("engine.push_failed", "engine.crashed", "engine.failed"):
+            self.alerts[name] = self.alerts.get(name, 0) + 1
+        if kind == "engine.workload":
+            self.workloads[name] = data
+        before = dict(row)
+        row.update(update)
+        if kind == "engine.pushed":
+            self._note_push(name, before, row)
+        return {name} if row != before else set()
+
+    def names(self, text: str = "", sort: str = "name") -> list[str]:
+        """The rows to show: those whose name, kind or state contains `text`, sorted."""
+        text = text.lower()
+        rows = [r for r in self.rows.values()
+                if not text or any(text in str(r.get(k, "")).lower() for k in ("name", "kind", "state"))]
+        rows.sort(key=_SORT_KEYS.get(sort, _SORT_KEYS["name"]))
+        return [r["name"] for r in rows]
+
+
+def _row_update(kind: str, data: dict, at) -> dict:
+    update: dict = {}
+    if kind in STATE_OF_EVENT:
+        update["state"] = STATE_OF_EVENT[kind]
+    for key in ("pid", "port", "instance_id", "generation"):
+        if data.get(key) is not None:
+            update[key] = data[key]
+    if kind == "engine.started" and data.get("boot"):
+        update["boot"] = {"how": data["boot"]}
+    if kind in ("engine.pushed", "engine.push_failed"):
+        update["last_push"] = {"kind": data.get("snapshot"), "status": data.get("status"), "at": at,
+                               "bytes": data.get("bytes")}
+        for key in ("cursor", "durable_lsn"):
+            if data.get(key) is not None:
+                update[key] = data[key]
+    if kind in ("engine.crashed", "engine.failed") and data.get("message"):
+        update["failure"] = data["message"]
+    if kind == "membership.changed":
+        update["discovery"] = data.get("discovery")
+    return update
+
+
+def _ordinal(name: str) -> tuple[str, int]:
+    kind, _, n = name.rpartition("-")
+    return (kind, int(n)) if n.isdigit() else (name, 0)
+
+
+def lag(row: dict) -> int | None:
+    lsn, durable = row.get("lsn"), row.get("durable_lsn")
+    return lsn - durable if isinstance(lsn, int) and isinstance(durable, int) else None
+
+
+_SORT_KEYS = {
+    "name": lambda r: _ordinal(r["name"]),
+    "kind": lambda r: (r.get("kind", ""), _ordinal(r["name"])),
+    "state": lambda r: (r.get("state", ""), _ordinal(r["name"])),
+    "lag": lambda r: (-(lag(r) or 0), _ordinal(r["name"])),
+    "buffered": lambda r: (-(r.get("buffered_bytes") or 0), _ordinal(r["name"])),
+    "push age": lambda r: (-((r.get("last_push") or {}).get("at") or 0), _ordinal(r["name"])),
+}
