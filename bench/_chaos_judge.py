@@ -15,9 +15,12 @@ previous pod ended, from the control API's events:
                     the lsns
     other           anything else (a clean exit, a crash): a finding
 
-Writes lost at or below an acknowledged push, restored values that differ,
-failed steps, crashed or failed engines, and engines not running once the
-schedule ends are findings too.
+A new pod that refuses to serve because its restore failed (exit 4) while a
+fault failed every restore is the declared behaviour (better no engine than an
+empty one), counted, not a finding; the tail's recycle then boots it. Writes
+lost at or below an acknowledged push, restored values that differ, failed
+steps, any other crash or failed boot, and engines not running once the
+schedule ends are findings.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from emulator.scenario.model import Scenario
 
 SIGKILL_CODES = (-9, 137)
 UNFLUSHED_EXIT = 3      # engines_fake: SIGTERM flush incomplete
+RESTORE_FAILED_EXIT = 4  # engines_fake: the boot's restore failed; it refuses to serve
 BLOCKING_RATE = 0.6     # an error fault at this rate or more refuses (nearly) every push
 
 
@@ -40,6 +44,7 @@ class Outcome:
     lost: dict[str, int] = field(default_factory=lambda: {"sigkill": 0, "unflushed_stop": 0, "other": 0})
     restores: int = 0
     boots: int = 0
+    refused_boots: int = 0      # boots that refused to serve (exit 4) while restores failed by fault
 
 
 def blocks_pushes(spec: dict, engine: str) -> bool:
@@ -56,6 +61,13 @@ def blocks_pushes(spec: dict, engine: str) -> bool:
     if kind == "error" and "/persist" in spec.get("paths", ["/persist"]):
         return spec.get("rate", 1.0) >= BLOCKING_RATE
     return False
+
+
+def blocks_restores(spec: dict, engine: str) -> bool:
+    """Does this fault fail (nearly) every restore `engine` asks for while it is set?"""
+    if spec.get("target") == "function" and spec.get("kind") == "error" and "count" not in spec:
+        return "/restore" in spec.get("paths", ["/restore"]) and spec.get("rate", 1.0) >= BLOCKING_RATE
+    return blocks_pushes(spec, engine)
 
 
 def fault_spans(scenario: Scenario, ev: E.Evidence) -> list[tuple[float, float, dict]]:
@@ -109,9 +121,14 @@ def assess(scenario: Scenario, ev: E.Evidence, fleet_after: list[dict]) -> Outco
     out.findings += [f"expectation {v.description}: measured {v.measured}, wanted {v.bound} ({v.detail})"
                      for v in out.verdicts if not v.passed]
     out.findings += [f"step {r.index} ({r.description}) failed: {r.error}" for r in ev.steps if not r.ok]
+    spans = fault_spans(scenario, ev)
     for e in ev.events:
         if e["kind"] in ("engine.crashed", "engine.failed") and e["at"] >= ev.start:
             data = e.get("data") or {}
+            if e["kind"] == "engine.failed" and data.get("exit_code") == RESTORE_FAILED_EXIT and any(
+                    t0 <= e["at"] <= t1 and blocks_restores(spec, e["subject"]) for t0, t1, spec in spans):
+                out.refused_boots += 1  # it refused to serve rather than boot without its data
+                continue
             out.findings.append(f"{e['subject']} {e['kind'].split('.')[1]} (exit {data.get('exit_code')}): "
                                 f"{str(data.get('message', ''))[-300:]}")
     out.findings += [f"{e['name']} is {e['state']} after the schedule" for e in fleet_after

@@ -4,7 +4,6 @@ A schedule is a handful of *moves* drawn from the fault menu at random times
 inside a short window, then a verification tail:
 
     clear_faults                      every fault ends
-    wait engine_running (killed ones) the platform has replaced them
     recycle KIND (each kind checked)  SIGTERM, final flush, a new pod on an
                                       empty volume that restores from the store
 
@@ -150,7 +149,7 @@ class Schedule:
     moves: tuple[Move, ...]
     times: tuple[float, ...]        # when each move begins
     window_s: float
-    killed: tuple[str, ...]         # engines killed (waited for in the tail)
+    killed: tuple[str, ...]         # engines killed (their kinds are recycled in the tail)
     checked: tuple[str, ...]        # kinds recycled in the tail
     toml: str = field(repr=False, default="")
 
@@ -222,7 +221,6 @@ def to_toml(s: Schedule, name: str = "chaos") -> str:
     for move, at in zip(s.moves, s.times):
         steps += _timed(list(move.steps), at, move.gaps)
     tail = [{"action": "clear_faults"}]
-    tail += [{"action": "wait", "until": "engine_running", "engine": e, "timeout": "60s"} for e in s.killed]
     tail += [{"action": "recycle", "kind": k} for k in s.checked]
     steps += _timed(tail, s.window_s)
     expects = [{"check": "no_acknowledged_write_lost"}]
@@ -247,7 +245,6 @@ def describe(schedule: Schedule) -> list[str]:
     lines = [f"  t={at:5.1f}s  {m.name}: " + "; ".join(_brief(st) for st in m.steps)
              for m, at in zip(schedule.moves, schedule.times)]
     lines.append(f"  t={schedule.window_s:5.1f}s  tail: clear faults"
-                 + (f", wait for {', '.join(schedule.killed)}" if schedule.killed else "")
                  + f", recycle {', '.join(schedule.checked)}")
     return lines
 

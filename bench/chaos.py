@@ -45,7 +45,7 @@ class Campaign:
         self.emu = None
         self.faults = collections.Counter()
         self.lost = collections.Counter()
-        self.runs = self.restores = self.boots = self.writes = 0
+        self.runs = self.restores = self.boots = self.writes = self.refused = 0
         self.findings: list[tuple[int, list[str]]] = []
         self.emu_since = 0.0
 
@@ -113,6 +113,7 @@ class Campaign:
         self.lost.update(out.lost)
         self.restores += out.restores
         self.boots += out.boots
+        self.refused += out.refused_boots
         if out.findings:
             self.findings.append((schedule.seed, out.findings))
             print_finding(schedule, out)
@@ -156,7 +157,8 @@ def summary(c: Campaign, seconds: float, seed: int, complete: bool) -> None:
     print(f"faults injected: {faults} (" + ", ".join(f"{k} {c.faults[k]}" for k in C.FAULT_NAMES
                                                      if c.faults[k]) + ")")
     print(f"writes: {c.writes + sum(c.lost.values())} acknowledged client writes (witnessed); "
-          f"boots checked against their witness: {c.boots}, restores: {c.restores}")
+          f"boots checked against their witness: {c.boots}, restores: {c.restores}; "
+          f"boots that refused to serve while a fault failed their restore: {c.refused}")
     allowed = c.lost["sigkill"] + c.lost["unflushed_stop"]
     print(f"writes lost: {c.lost['other']} beyond the declared rule (goal 0); {allowed} allowed "
           f"({c.lost['sigkill']} under SIGKILL after the last acknowledged push, "
