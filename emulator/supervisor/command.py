@@ -26,6 +26,8 @@ def add_parser(subparsers) -> None:
     _stack_options(up)
     up.add_argument("--headless", action="store_true", default=None,
                     help="log JSON event lines (the default without a terminal)")
+    up.add_argument("--no-tui", action="store_true",
+                    help="on a terminal, print a summary and event lines instead of the fleet view")
     up.set_defaults(func=run_up)
     ex = subparsers.add_parser("exec", help="start the emulator, run a command, stop",
                                description="Start the stack, run CMD with the endpoints in its "
@@ -106,8 +108,11 @@ async def _until_stopped(supervisor: Supervisor) -> None:
     await supervisor.stopped.wait()
 
 
-async def _up(config: EmulatorConfig, fresh: bool) -> int:
+async def _up(config: EmulatorConfig, fresh: bool, tui: bool = True) -> int:
     headless = config.headless if config.headless is not None else not sys.stdout.isatty()
+    if tui and not headless and sys.stdin.isatty() and sys.stdout.isatty():
+        from emulator.tui.embedded import up_with_tui  # the fleet view over this stack
+        return await up_with_tui(config, fresh)
     console = Console(headless=headless)
     supervisor, runner = await start_stack(config, fresh)
     health = supervisor.health()
@@ -131,7 +136,7 @@ def run_up(args) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        return asyncio.run(_up(resolve_config(args), args.fresh))
+        return asyncio.run(_up(resolve_config(args), args.fresh, not getattr(args, "no_tui", False)))
     except (ConfigFileError, ActionError, OSError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:

@@ -40,7 +40,8 @@ KEYS = [("1-5", "fleet, function, store, discovery, events"), ("enter", "engine 
 class FleetApp(App):
     TITLE = "wkp-emu"
     CSS = """
-    .dialog { width: 80; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
+    .dialog { width: 80; height: auto; max-height: 90%; border: thick $accent; background: $surface; padding: 1 2; }
+    .dialog Horizontal { height: auto; }
     Confirm, QuitEmbedded, Ask, FaultDialog, WorkloadDialog, Help { align: center middle; }
     #fault-fields { grid-size: 2; grid-columns: 16 1fr; height: auto; }
     #fault-fields Label { padding: 1 0; }

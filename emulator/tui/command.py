@@ -30,15 +30,3 @@ def run_tui(args) -> int:
     app.run()
     return 0
 
-
-async def run_embedded(control: str) -> str:
-    """The view `up` opens over the stack it started, in the same event loop; returns
-    "stop" (stop the emulator) or "keep" (leave the view, keep the emulator running)."""
-    from .app import FleetApp
-    from .source import LiveSource
-    source = LiveSource(control)
-    try:
-        answer = await FleetApp(source, embedded=True).run_async()
-    finally:
-        await source.close()
-    return answer or "stop"

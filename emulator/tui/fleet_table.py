@@ -35,7 +35,7 @@ class FleetTable(DataTable):
                     continue
                 for i, (a, b) in enumerate(zip(old or (), new)):
                     if a != b:
-                        self.update_cell(name, COLUMNS[i], b)
+                        self.update_cell(name, COLUMNS[i], b, update_width=True)
             self._cells = cells
             return
         keep = self.selected
