@@ -4,7 +4,9 @@ Pushes a chain (one full plus deltas) of SIZE bytes through the function into
 a moto server, then, in the same run and against the same moto:
 - baseline: boto3 GETs of exactly the objects the restore plan returns,
   streamed in 1 MiB reads and discarded;
-- function: GET /restore, streamed and discarded, while sampling the
+- function: GET /restore, streamed in 1 MiB reads and discarded, by default
+  through urllib3 (the HTTP client under boto3, so both sides read with the
+  same client; --client aiohttp for an asyncio client), while sampling the
   function process's RSS (and, apart, the store process's); once with the
   default kernel relay (splice) and once with --no-splice (the bytes pass
   through Python).
@@ -34,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp  # noqa: E402
+import urllib3  # noqa: E402
 
 from bench._common import SECRET, RssSampler, Stack, median, s3_client  # noqa: E402
 from emulator.protocol import layout, signed_requests as sr  # noqa: E402
@@ -111,27 +114,51 @@ def baseline_get(s3_endpoint, bucket, instance) -> tuple[float, int]:
     return elapsed, total, digest.hexdigest()
 
 
-async def function_restore(endpoint, instance, pid, digest=None, store_pid=None):
-    req = sr.restore_request(secret=SECRET, now=int(time.time()), request_id="bench-restore",
-                             engine="relational", tenant="bench", instance_id=instance)
-    sampler = RssSampler(pid)
-    store_sampler = RssSampler(store_pid) if store_pid else None
-    started, total = time.perf_counter(), 0
+async def _read_aiohttp(url, headers, digest) -> tuple[int, str]:
+    total = 0
     timeout = aiohttp.ClientTimeout(total=600)
     async with aiohttp.ClientSession(auto_decompress=False, timeout=timeout) as http:
-        async with http.get(endpoint + req.target, headers=req.headers) as resp:
+        async with http.get(url, headers=headers) as resp:
             assert resp.status == 200, resp.status
-            checksum = resp.headers["X-WeftKit-Checksum"]
             async for chunk in resp.content.iter_chunked(CHUNK):
                 total += len(chunk)
                 if digest is not None:
                     digest.update(chunk)
+            return total, resp.headers["X-WeftKit-Checksum"]
+
+
+def _read_urllib3(url, headers, digest) -> tuple[int, str]:
+    """The HTTP stack under boto3 (urllib3), read as its StreamingBody reads:
+    the same client on both sides, so the ratio is the function's hop alone."""
+    total = 0
+    with urllib3.PoolManager() as pool:
+        resp = pool.request("GET", url, headers=headers, preload_content=False,
+                            decode_content=False, timeout=urllib3.Timeout(connect=10, read=600))
+        assert resp.status == 200, resp.status
+        while chunk := resp.read(CHUNK):
+            total += len(chunk)
+            if digest is not None:
+                digest.update(chunk)
+        resp.release_conn()
+        return total, resp.headers["X-WeftKit-Checksum"]
+
+
+def function_restore(endpoint, instance, pid, digest=None, store_pid=None, client="urllib3"):
+    req = sr.restore_request(secret=SECRET, now=int(time.time()), request_id="bench-restore",
+                             engine="relational", tenant="bench", instance_id=instance)
+    sampler = RssSampler(pid)
+    store_sampler = RssSampler(store_pid) if store_pid else None
+    started = time.perf_counter()
+    if client == "aiohttp":
+        total, checksum = asyncio.run(_read_aiohttp(endpoint + req.target, req.headers, digest))
+    else:
+        total, checksum = _read_urllib3(endpoint + req.target, req.headers, digest)
     elapsed = time.perf_counter() - started
     store_growth = store_sampler.stop() if store_sampler else 0
     return elapsed, total, sampler.stop(), checksum, store_growth
 
 
-def run(store: str, size: int, deltas: int, rounds: int, relay: str) -> dict:
+def run(store: str, size: int, deltas: int, rounds: int, relay: str, client: str) -> dict:
     stack = Stack(store, *(["--no-splice"] if relay == "stream" else []))
     try:
         instance = f"bench-{size}"
@@ -140,15 +167,15 @@ def run(store: str, size: int, deltas: int, rounds: int, relay: str) -> dict:
         for _ in range(rounds):  # alternate, so drift on a shared machine hits both
             t, n, digest = baseline_get(stack.s3_endpoint, stack.bucket, instance)
             base.append(n / t)
-            t2, n2, grow, checksum, store_grow = asyncio.run(function_restore(
-                stack.endpoint, instance, stack.function.pid, store_pid=stack.store_pid))
+            t2, n2, grow, checksum, store_grow = function_restore(
+                stack.endpoint, instance, stack.function.pid, store_pid=stack.store_pid, client=client)
             assert n2 == n and checksum == "sha256=" + digest, (n2, n, checksum, digest)
             fun.append(n2 / t2)
             ratios.append(fun[-1] / base[-1])
             rss.append(grow)
             store_rss.append(store_grow)
         sent = hashlib.sha256()  # untimed: the bytes themselves, not only their count
-        asyncio.run(function_restore(stack.endpoint, instance, stack.function.pid, sent))
+        function_restore(stack.endpoint, instance, stack.function.pid, sent, client=client)
         assert "sha256=" + sent.hexdigest() == checksum, "the function sent other bytes"
         return {"size": size, "baseline_MBps": median(base) / MiB, "function_MBps": median(fun) / MiB,
                 "ratio": median(ratios), "restore_s": size / median(fun),
@@ -165,12 +192,14 @@ def main() -> None:
     ap.add_argument("--deltas", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--relays", default="splice,stream")
+    ap.add_argument("--client", choices=("urllib3", "aiohttp"), default="urllib3",
+                    help="HTTP client reading the function's restore (urllib3: the one under boto3)")
     args = ap.parse_args()
     runs = [(store, text, relay) for store in args.stores.split(",")
             for text in args.sizes.split(",") for relay in args.relays.split(",")]
     for store, text, relay in runs:
-        r = run(store, parse_size(text), args.deltas, args.rounds, relay)
-        print(f"restore {text:>5} ({store} store, {relay} relay): function {r['function_MBps']:7.1f} "
+        r = run(store, parse_size(text), args.deltas, args.rounds, relay, args.client)
+        print(f"restore {text:>5} ({store} store, {relay} relay, {args.client}): function {r['function_MBps']:7.1f} "
               f"MiB/s, raw boto3 GET {r['baseline_MBps']:7.1f} MiB/s, ratio {r['ratio']:.2f} "
               f"(median of {args.rounds} rounds, target >= 0.80); "
               f"restore time {r['restore_s']:.1f} s (SLO 1 GiB < 45 s); "
