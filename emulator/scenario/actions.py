@@ -100,11 +100,25 @@ def _member_status(c, name) -> str | None:
     return next((m["status"] for m in members if m["node_id"] == node), None)
 
 
-def _durable(c, p) -> bool:
-    engines = [e for e in c.get("/v1/fleet")["engines"] if e["state"] == "running"
-               and (p.get("engine") in (None, e["name"])) and (p.get("kind") in (None, e["kind"]))]
-    return bool(engines) and all(e.get("lsn") is not None and e.get("lsn") == e.get("durable_lsn")
-                                 for e in engines)
+def _running(c, p) -> list[dict]:
+    return [e for e in c.get("/v1/fleet")["engines"] if e["state"] == "running"
+            and p.get("engine") in (None, e["name"]) and p.get("kind") in (None, e["kind"])]
+
+
+def _durable(c, p) -> Callable:
+    """Every write made before the wait began has been pushed (durable lsn >= that lsn).
+
+    Not "lsn == durable lsn": under a steady workload new writes arrive between
+    any two pushes, so that would rarely hold.
+    """
+    marks = {e["name"]: e.get("lsn") or 0 for e in _running(c, p)}
+    if not marks:
+        raise StepFailed("no running engine to wait for")
+
+    def holds(c, p) -> bool:
+        now = {e["name"]: e.get("durable_lsn") or 0 for e in _running(c, p)}
+        return all(now.get(name, -1) >= lsn for name, lsn in marks.items())
+    return holds
 
 
 CONDITIONS: dict[str, Callable] = {
@@ -113,17 +127,17 @@ CONDITIONS: dict[str, Callable] = {
     and (_engine(c, p["engine"]).get("boot") or {}).get("how") == "restored",
     "member_failed": lambda c, p: _member_status(c, p["engine"]) == "failed",
     "member_alive": lambda c, p: _member_status(c, p["engine"]) == "alive",
-    "durable": _durable,
     "cursor_reached": lambda c, p: (_engine(c, p["engine"]).get("durable_lsn") or 0) >= p["durable_lsn"],
 }
 
 
 def _wait(c, p, step):
     deadline = time.monotonic() + p["timeout"]
+    condition = _durable(c, p) if p["until"] == "durable" else CONDITIONS[p["until"]]
     last_error = ""
     while time.monotonic() < deadline:
         try:
-            if CONDITIONS[p["until"]](c, p):
+            if condition(c, p):
                 return ((p["engine"],) if "engine" in p else ()), {"until": p["until"]}
         except ControlError as exc:  # e.g. the engine is between pods: keep waiting
             last_error = f" (last answer: {exc})"

@@ -43,28 +43,39 @@ class Stack:
     state_dir: Path
     popen: subprocess.Popen | None = None   # None when attached: never stopped by us
     workdir: Path | None = None
+    info: dict | None = None                 # endpoints, secret, bucket (the ready event)
 
     @property
     def owned(self) -> bool:
         return self.popen is not None
 
 
-def stack_config(scenario: Scenario, state_dir: Path) -> str:
-    """The wkp-emu.toml of the scenario's stack: its tables, on free loopback ports."""
-    tables = json.loads(json.dumps(dict(scenario.emulator_tables)))
-    tables["emulator"] = {"state_dir": str(state_dir), "control_port": 0, "headless": True}
-    tables["store"] = {"port": 0}
+def loopback_config(tables: dict, state_dir: Path) -> str:
+    """wkp-emu.toml from config tables, on free loopback ports, in a state dir of its own."""
+    tables = json.loads(json.dumps(tables))
+    tables["emulator"] = {**tables.get("emulator", {}), "state_dir": str(state_dir),
+                          "control_port": 0, "headless": True}
+    tables["store"] = {**tables.get("store", {}), "port": 0}
     tables.setdefault("function", {})["port"] = 0
-    discovery = tables.setdefault("discovery", {})
-    discovery.update(udp_port=0, api_port=0)
+    tables.setdefault("discovery", {}).update(udp_port=0, api_port=0)
     return toml_out.dumps(tables)
 
 
+def stack_config(scenario: Scenario, state_dir: Path) -> str:
+    """The wkp-emu.toml of the scenario's stack: its tables, on free loopback ports."""
+    return loopback_config(dict(scenario.emulator_tables), state_dir)
+
+
 def start_stack(scenario: Scenario, log: Callable[[str], None]) -> Stack:
-    workdir = Path(tempfile.mkdtemp(prefix="wkp-scenario-"))
+    return launch(dict(scenario.emulator_tables), log)
+
+
+def launch(tables: dict, log: Callable[[str], None] = lambda m: None) -> Stack:
+    """A fresh `wkp-emu up` in a temporary directory; returns once it is ready."""
+    workdir = Path(tempfile.mkdtemp(prefix="wkp-emu-"))
     state = workdir / "state"
     config = workdir / "wkp-emu.toml"
-    config.write_text(stack_config(scenario, state))
+    config.write_text(loopback_config(tables, state))
     out, err = (workdir / "up.jsonl").open("wb"), (workdir / "up.stderr").open("wb")
     popen = subprocess.Popen([sys.executable, "-m", "emulator.cli", "up", "--headless", "--fresh",
                               "--config", str(config)], stdout=out, stderr=err,
@@ -74,13 +85,14 @@ def start_stack(scenario: Scenario, log: Callable[[str], None]) -> Stack:
     while time.monotonic() < deadline:
         ready = _ready_event(workdir / "up.jsonl")
         if ready:
-            return Stack(ControlClient(ready["control"]), state, popen, workdir)
+            return Stack(ControlClient(ready["control"]), state, popen, workdir, ready)
         if popen.poll() is not None:
             break
         time.sleep(0.2)
     _terminate(popen)
     tail = (workdir / "up.stderr").read_text(errors="replace")[-2000:]
-    raise RunnerError(f"the scenario's stack did not start (wkp-emu up exited {popen.returncode}):\n{tail}")
+    shutil.rmtree(workdir, ignore_errors=True)
+    raise RunnerError(f"the stack did not start (wkp-emu up exited {popen.returncode}):\n{tail}")
 
 
 def _ready_event(path: Path) -> dict | None:
