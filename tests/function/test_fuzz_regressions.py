@@ -26,3 +26,16 @@ async def test_a_good_fault_spec_is_still_201(function, http):
                                     "paths": ["/persist"]}) as resp:
         assert resp.status == 201
         assert (await resp.json())["paths"] == ["/persist"]
+
+
+async def test_a_mixed_chain_with_an_undecodable_object_restores_as_400_not_5xx(wkp):
+    """docs/protocol-decisions.md: re-encoding fails on damage the function never decoded
+    at persist time; that is no transient failure, so no 5xx."""
+    from emulator.protocol.codec import Encoding
+    from emulator.protocol.cursor import Cursor
+    assert (await wkp.persist(Encoding.ZSTD.compress(b"full"), "full", Cursor(0, 10))).status == 200
+    reply = await wkp.persist(b"not gzip", "delta", Cursor(0, 12), Cursor(0, 10), encoding=Encoding.GZIP)
+    assert reply.status == 200  # bodies are opaque on the way in
+    reply = await wkp.restore()
+    assert reply.status == 400 and reply.json()["error"] == "CorruptPayload"
+    assert (await wkp.health()).status == 200
