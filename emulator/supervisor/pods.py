@@ -44,6 +44,11 @@ class Pod:
     def instance_id(self) -> str:
         return self.status.get("instance_id") or (self.child.ready.get("instance_id", "") if self.child else "")
 
+    def _ready_boot(self) -> dict | None:
+        """Until the first /status poll, how it booted as its ready line said."""
+        ready = self.child.ready if self.child else {}
+        return {"how": ready["boot"], "cursor": ready.get("cursor")} if ready.get("boot") else None
+
     def to_json(self) -> dict:
         s = self.status
         return {
@@ -54,7 +59,8 @@ class Pod:
             "started_at": self.started_at, "exit_code": self.exit_code, "failure": self.failure,
             "cursor": s.get("cursor"), "lsn": s.get("lsn"), "durable_lsn": s.get("durable_lsn"),
             "last_push": s.get("last_push"), "buffered_bytes": s.get("buffered_bytes"),
-            "boot": s.get("boot"), "discovery": s.get("discovery"), "mode": s.get("mode"),
+            "boot": s.get("boot") or self._ready_boot(), "discovery": s.get("discovery"),
+            "mode": s.get("mode"),
         }
 
 

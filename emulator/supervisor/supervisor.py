@@ -221,8 +221,7 @@ class Supervisor:
         pod.failure = exc.output or str(exc)
         pod.boot_failures += 1
         self.events.emit("engine.failed", pod.name, exit_code=exc.exit_code, message=pod.failure,
-                         reason=str(exc))
-        self._after_exit(pod, FAILED)
+                         reason=str(exc), retry_in_s=self._after_exit(pod, FAILED))
 
     async def _stop_pod(self, pod: Pod, event: str) -> None:
         """SIGTERM (and SIGKILL after the platform's grace): recycle, scale in, restart, down."""
@@ -240,17 +239,23 @@ class Supervisor:
             return  # an action stopped or killed it and handles what follows
         pod.exit_code, pod.state, pod.exit_cause = code, "crashed", CRASHED
         pod.failure = last_words(pod.log_path, pod.log_offset)
-        self.events.emit("engine.crashed", pod.name, exit_code=code, message=pod.failure)
-        self._after_exit(pod, CRASHED)
+        self.events.emit("engine.crashed", pod.name, exit_code=code, message=pod.failure,
+                         replaced_in_s=self._after_exit(pod, CRASHED))
 
-    def _after_exit(self, pod: Pod, cause: str) -> None:
-        """Ask the platform's policy what follows an exit; schedule the replacement it wants."""
+    def _after_exit(self, pod: Pod, cause: str) -> float | None:
+        """Ask the platform's policy what follows an exit; schedule the replacement it wants.
+
+        Returns the delay before the replacement (None: no replacement) for the event.
+        The replacement task sleeps first, so the event is out before it starts.
+        """
         decision = after_exit(PodExit(cause, pod.exit_code, pod.boot_failures), self.config.platform,
                               shutting_down=self._stopping)
         if decision.replace:
             self._cancel_replacement(pod.name)
             self._replacing[pod.name] = self._spawn(self._replace_later(pod, decision.delay_s,
                                                                         decision.wipe_volume))
+            return decision.delay_s
+        return None
 
     async def _replace_later(self, pod: Pod, delay_s: float, wipe: bool) -> None:
         try:
@@ -358,8 +363,8 @@ class Supervisor:
                 raise ActionError(f"{name} is not running ({pod.state})", 409)
             pod.exit_cause, pod.state = KILLED, "killed"
             pod.exit_code = await pod.child.kill()
-            self.events.emit("engine.killed", pod.name, exit_code=pod.exit_code)
-            self._after_exit(pod, KILLED)
+            self.events.emit("engine.killed", pod.name, exit_code=pod.exit_code,
+                             replaced_in_s=self._after_exit(pod, KILLED))
         return pod.to_json()
 
     async def restart(self, name: str) -> dict:

@@ -84,7 +84,7 @@ def test_a_killed_pod_is_replaced_restores_and_loses_exactly_its_unpushed_tail(t
         killed = emu.control.post("/v1/engines/relational-1/kill")
         assert killed["state"] == "killed" and killed["port"] == first["port"]
         seen = len(emu.events)
-        emu.wait_event("engine.killed", "relational-1")
+        assert emu.wait_event("engine.killed", "relational-1")["data"]["replaced_in_s"] == 1.0
         pod = running_pod(emu, "relational-1", 2)
         emu.wait_event("engine.recycled", "relational-1", after=seen)
         assert pod["port"] == first["port"]  # the slot's address survives the kill
