@@ -93,7 +93,9 @@ def test_scale_out_to_zero_and_back(tmp_path):
         assert sorted(zero["stopped"]) == ["vector-1", "vector-2", "vector-3"]
         assert emu.control.get("/v1/fleet")["engines"] == []
         emu.control.post("/v1/fleet/vector/scale", {"replicas": 1})
-        assert digest(emu.engine_url("vector-1")) == state  # scale-to-zero lost nothing
+        url = emu.engine_url("vector-1")
+        assert digest(url) == state  # scale-to-zero lost nothing: the new pod restored it
+        assert json.loads(call("GET", f"{url}/status")[1])["boot"]["how"] == "restored"
         with pytest.raises(Exception) as info:
             emu.control.post("/v1/fleet/vectr/scale", {"replicas": 1})
         assert "unknown kind" in str(info.value)
