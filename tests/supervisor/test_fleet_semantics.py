@@ -99,6 +99,21 @@ def test_a_killed_pod_is_replaced_restores_and_loses_exactly_its_unpushed_tail(t
         assert emu.stop() == 0
 
 
+def test_with_kept_volumes_a_killed_pod_comes_back_on_its_disk_and_loses_nothing(tmp_path):
+    emu = start_emulator(tmp_path, MANUAL.replace("[platform]\n", '[platform]\nrecycle_volume = "keep"\n'))
+    try:
+        url = emu.engine_url("relational-1")
+        write_records(url, "relational", 6)  # never pushed
+        state = digest(url)
+        emu.control.post("/v1/engines/relational-1/kill")
+        running_pod(emu, "relational-1", 2)
+        recovery = engine_status(url)["recovery"]
+        assert recovery["boot"] == "local" and recovery["lost_count"] == 0
+        assert digest(url) == state
+    finally:
+        assert emu.stop() == 0
+
+
 def test_scale_sees_a_killed_slot_as_live_and_scaling_in_stops_it(tmp_path):
     emu = start_emulator(tmp_path, MANUAL)
     try:
