@@ -6,6 +6,8 @@ Evidence is what the stack already produces, gathered by a runner:
   and every acknowledged push with their times (witness.jsonl), and every
   boot's recovery report (recoveries.jsonl: what was restored, what was lost);
 - samples of the function's request counters and of discovery's member states;
+- each running engine's write ledger at the end, counted by event (ack,
+  restore, boot, dropped, exit), read from its data API before it stops;
 - the steps as executed (when each started and ended, and what it answered).
 
 Evidence is plain JSON (`to_json` / `from_json`), so a run's evidence can be
@@ -48,6 +50,7 @@ class Evidence:
     recoveries: dict[str, tuple[dict, ...]] = field(default_factory=dict)
     function_samples: tuple[tuple[float, dict], ...] = ()
     member_samples: tuple[tuple[float, dict], ...] = ()
+    ledgers: dict[str, dict[str, int]] = field(default_factory=dict)  # engine -> entries by event
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -60,7 +63,8 @@ class Evidence:
                    {k: tuple(v) for k, v in data.get("witness", {}).items()},
                    {k: tuple(v) for k, v in data.get("recoveries", {}).items()},
                    tuple((t, s) for t, s in data.get("function_samples", ())),
-                   tuple((t, s) for t, s in data.get("member_samples", ())))
+                   tuple((t, s) for t, s in data.get("member_samples", ())),
+                   dict(data.get("ledgers", {})))
 
     def rel(self, at: float) -> float:
         return round(at - self.start, 3)

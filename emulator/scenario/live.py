@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -174,6 +176,21 @@ def _jsonl(path: Path) -> list[dict]:
     return out
 
 
+def _ledger_counts(stack: Stack) -> dict[str, dict[str, int]]:
+    """Each running engine's ledger (GET /ledger on its data API), counted by event."""
+    out = {}
+    for engine in stack.control.get("/v1/fleet")["engines"]:
+        if engine["state"] != "running" or not engine.get("port"):
+            continue
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{engine['port']}/ledger", timeout=10) as resp:
+                entries = json.loads(resp.read())["entries"]
+        except (OSError, ValueError, KeyError):
+            continue  # it stopped meanwhile: its witness still tells
+        out[engine["name"]] = dict(Counter(e.get("event", "?") for e in entries))
+    return out
+
+
 def _wind_down(stack: Stack, log) -> None:
     """Stop every engine as the platform would (scale to zero), so final flushes are on record."""
     engines = stack.control.get("/v1/fleet")["engines"]
@@ -203,6 +220,7 @@ def run_live(scenario: Scenario, *, attach: bool = False, state_dir: str | None 
         steps = run_steps(stack, scenario, t0, log)
         time.sleep(max(0.0, t0 + scenario.duration_s - time.time()))
         log(f"t={time.time() - t0:6.1f}s  timeline done" + ("; stopping every engine" if stack.owned else ""))
+        ledgers = _ledger_counts(stack)
         if stack.owned:
             _wind_down(stack, log)
         sampler.stop()
@@ -212,7 +230,7 @@ def run_live(scenario: Scenario, *, attach: bool = False, state_dir: str | None 
         recorder.stop()
         witness, recoveries = _collect_witness(stack.state_dir)
         evidence = Evidence(t0, end, tuple(recorder.events), tuple(steps), witness, recoveries,
-                            tuple(sampler.function), tuple(sampler.members))
+                            tuple(sampler.function), tuple(sampler.members), ledgers)
     finally:
         for thread in (sampler, recorder):
             if thread is not None and thread.is_alive():

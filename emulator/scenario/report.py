@@ -20,7 +20,7 @@ from .model import Scenario
 
 def _per_engine(ev: E.Evidence) -> dict:
     out = {}
-    for name in sorted(set(ev.witness) | set(ev.recoveries)):
+    for name in sorted(set(ev.witness) | set(ev.recoveries) | set(ev.ledgers)):
         acks = [e for e in ev.witness.get(name, ()) if "ack" in e and e.get("at", 0) >= ev.start]
         reports = E.boots(ev, ("engine", name))
         out[name] = {"pushes": len(acks), "bytes_pushed": sum(e.get("bytes") or 0 for e in acks),
@@ -29,7 +29,8 @@ def _per_engine(ev: E.Evidence) -> dict:
                      "restores": sum(1 for r in reports if r.get("boot") == "restored"),
                      "writes_lost": sum(r.get("lost_count", 0) for r in reports),
                      "lost_acknowledged": sum(r.get("lost_acknowledged", 0) for r in reports),
-                     "exit_codes": E.exit_codes(ev, name)}
+                     "exit_codes": E.exit_codes(ev, name),
+                     "ledger": ev.ledgers.get(name, {})}
     return out
 
 

@@ -86,6 +86,7 @@ def test_series_for_the_picture():
 def test_evidence_is_plain_json_both_ways():
     ev = evidence(events=[event("engine.started", "vector-1", 1)], steps=[step(1, "kill", 2, ["vector-1"])],
                   witness={"vector-1": (write(1, 1), ack(1, 2))}, recoveries={"vector-1": (boot(3),)},
-                  function_samples=[function(0, {200: 1})], member_samples=[(T0, {"a": "alive"})])
+                  function_samples=[function(0, {200: 1})], member_samples=[(T0, {"a": "alive"})],
+                  ledgers={"vector-1": {"ack": 3, "boot": 1}})
     again = E.Evidence.from_json(json.loads(json.dumps(ev.to_json())))
     assert again == ev
