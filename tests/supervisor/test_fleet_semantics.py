@@ -7,6 +7,8 @@ slot keeps its address; a fleet whose engines fail at boot says so.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -95,6 +97,23 @@ def test_a_killed_pod_is_replaced_restores_and_loses_exactly_its_unpushed_tail(t
         assert digest(url) == acknowledged
         recycled = emu.control.post("/v1/engines/relational-1/recycle")
         assert recycled["port"] == first["port"] and recycled["generation"] == 3
+    finally:
+        assert emu.stop() == 0
+
+
+def test_a_pod_that_dies_on_its_own_is_a_crash_the_service_replaces(tmp_path):
+    emu = start_emulator(tmp_path, MANUAL)
+    try:
+        first = emu.control.get("/v1/engines/relational-1")
+        url = emu.engine_url("relational-1")
+        write_records(url, "relational", 4)
+        push_and_wait(url)
+        os.kill(first["pid"], signal.SIGSEGV)  # not through the control API: nobody expected it
+        crashed = emu.wait_event("engine.crashed", "relational-1")["data"]
+        assert crashed["exit_code"] == -signal.SIGSEGV and crashed["replaced_in_s"] == 1.0
+        pod = running_pod(emu, "relational-1", 2)
+        assert pod["port"] == first["port"] and pod["pid"] != first["pid"]
+        assert engine_status(url)["recovery"]["boot"] == "restored" and digest(url)["count"] == 4
     finally:
         assert emu.stop() == 0
 
