@@ -7,6 +7,14 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+class Field(Input):
+    """An input that does not blink over a recorded feed (snapshots render the same)."""
+
+    def on_mount(self) -> None:
+        if not getattr(self.app, "live", True):
+            self.cursor_blink = False
+
+
 # The documented fault kinds (docs/emulator.md, Faults) and the parameters each takes.
 FAULT_KINDS: dict[str, tuple[dict, tuple[str, ...]]] = {
     "function error": ({"target": "function", "kind": "error"}, ("status", "count", "rate", "retry_after", "paths")),
@@ -101,7 +109,7 @@ class Ask(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.question)
-            yield Input(self.value, id="answer")
+            yield Field(self.value, id="answer")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip())
@@ -127,7 +135,7 @@ class FaultDialog(ModalScreen[dict | None]):
                 for name in sorted({p for _, ps in FAULT_KINDS.values() for p in ps}):
                     yield Label(name, id=f"label-{name}")
                     value = self.engine if name == "engine" and self.engine else DEFAULTS.get(name, "")
-                    yield Input(value or "", id=f"field-{name}")
+                    yield Field(value or "", id=f"field-{name}")
             yield Button("Set fault", id="set", variant="primary")
 
     def on_mount(self) -> None:
@@ -169,8 +177,8 @@ class WorkloadDialog(ModalScreen[dict | None]):
         with Vertical(classes="dialog"):
             yield Label(f"Write workload: rate in writes/s (0 = off, auto = the kind's typical), "
                         f"value bytes (0 = the kind's typical)")
-            yield Input(self.rate, id="rate", placeholder="rate")
-            yield Input("0", id="value_bytes", placeholder="value bytes")
+            yield Field(self.rate, id="rate", placeholder="rate")
+            yield Field("0", id="value_bytes", placeholder="value bytes")
             with Horizontal():
                 yield Button(f"{self.engine} only", id="engine", variant="primary")
                 yield Button(f"every {self.kind}", id="kind")

@@ -8,6 +8,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input, RichLog
 
+from .dialogs import Field
+
 
 def event_line(event: dict) -> str:
     """'12:01:02 engine.pushed      vector-1      snapshot=delta status=200' (pure; UTC)."""
@@ -25,7 +27,7 @@ class EventsScreen(Screen):
     BINDINGS = [Binding("slash", "filter", "filter"), Binding("escape", "unfilter", "clear filter")]
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter events (kind, engine, data)", id="event-filter")
+        yield Field(placeholder="filter events (kind, engine, data)", id="event-filter")
         yield RichLog(max_lines=2000, wrap=False, id="events")
         yield Footer()
 

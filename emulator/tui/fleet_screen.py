@@ -6,6 +6,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from .dialogs import Field
+
 from .fleet_table import FleetTable
 from .format import summary_line
 from .model import SORTS
@@ -29,7 +31,7 @@ class FleetScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static("connecting…", id="summary")
-        yield Input(placeholder="filter by name, kind or state (enter applies, esc clears)", id="filter")
+        yield Field(placeholder="filter by name, kind or state (enter applies, esc clears)", id="filter")
         yield FleetTable(id="fleet")
         yield Footer()
 

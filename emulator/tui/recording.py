@@ -32,6 +32,12 @@ async def record(source, seconds: float = 2.0, engines: tuple[str, ...] = ()) ->
     return {"now": last + 1.0, "views": views, "events": events}
 
 
+def anonymized(recording: dict, state_dir: str) -> dict:
+    """The recording with the state dir's path spelled `.wkp-emu`, so it names no machine."""
+    text = json.dumps(recording).replace(str(state_dir), ".wkp-emu")
+    return json.loads(text)
+
+
 def load(path: str | Path) -> dict:
     return json.loads(Path(path).read_text())
 

@@ -93,6 +93,7 @@ class RecordedSource:
         self.sent: list[tuple[str, str, dict | None]] = []
         self.answers: dict[str, object] = dict(recording.get("answers", {}))
         self.live: asyncio.Queue = asyncio.Queue()
+        self.replayed = asyncio.Event()  # views answer after the events: a fixed order
 
     async def send(self, method: str, path: str, body: dict | None = None, timeout: float = 0):
         self.sent.append((method, path, body))
@@ -102,6 +103,7 @@ class RecordedSource:
         return answer if answer is not None else {}
 
     async def get(self, path: str):
+        await self.replayed.wait()
         views = self.recording.get("views", {})
         if path not in views:
             raise ControlError(404, f"not recorded: {path}")
@@ -114,6 +116,7 @@ class RecordedSource:
         for event in self.recording.get("events", []):
             if event.get("seq", 0) > since:
                 yield event
+        self.replayed.set()
         while True:  # then whatever a test or benchmark pushes, like a live stream
             yield await self.live.get()
 

@@ -1,0 +1,42 @@
+"""Every screen at fixed sizes, rendered from a recorded feed (tests/tui/feed.json),
+compared with its accepted SVG (tests/tui/__snapshots__/). After a deliberate
+change: ./run-tests tests/tui --snapshot-update, then look at the pictures."""
+from __future__ import annotations
+
+import pytest
+
+from .conftest import loaded
+
+WIDE, NARROW = (150, 36), (100, 28)
+
+
+
+
+@pytest.mark.parametrize("size", [WIDE, NARROW], ids=["150x36", "100x28"])
+def test_fleet(snap_compare, recorded_app, size):
+    assert snap_compare(recorded_app(), terminal_size=size, run_before=_run(()))
+
+
+@pytest.mark.parametrize("name,keys", [
+    ("function", ("2",)), ("store", ("3",)), ("discovery", ("4",)), ("events", ("5",)),
+    ("detail", ("down", "enter")), ("help", ("question_mark",)), ("fault_dialog", ("f",)),
+    ("scale_dialog", ("down", "s")), ("filtered_sorted", ("slash", "v", "e", "c", "enter", "o", "o")),
+    ("marked", ("down", "space", "down", "space")),
+])
+def test_screen(snap_compare, recorded_app, name, keys):
+    assert snap_compare(recorded_app(), terminal_size=WIDE, run_before=_run(keys))
+
+
+def _run(keys):
+    async def run_before(pilot):
+        await loaded(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await pilot.pause()
+        await loaded(pilot)
+        if keys and keys[-1] == "enter" and "down" in keys:  # the detail screen fetches its views
+            for _ in range(100):
+                if "loading" not in str(pilot.app.screen.query_one("#detail-status").render()):
+                    break
+                await pilot.pause(0.02)
+    return run_before
