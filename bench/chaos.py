@@ -108,7 +108,7 @@ class Campaign:
         return J.assess(scenario, box["run"].evidence, fleet)
 
     def record(self, schedule: C.Schedule, out: J.Outcome) -> None:
-        self.runs += 1
+        self.runs += bool(schedule.moves)  # the audit is not one of the schedules
         self.faults.update(m.name for m in schedule.moves)
         self.lost.update(out.lost)
         self.restores += out.restores
@@ -152,7 +152,7 @@ def print_finding(schedule: C.Schedule, out: J.Outcome) -> None:
 
 def summary(c: Campaign, seconds: float, seed: int, complete: bool) -> None:
     faults = sum(c.faults.values())
-    print(f"chaos campaign (seed {seed}): {c.runs} schedules run in {seconds / 60:.1f} min"
+    print(f"chaos campaign (seed {seed}): {c.runs} schedules run, then the audit, in {seconds / 60:.1f} min"
           + ("" if complete else " (stopped early: time limit)"))
     print(f"faults injected: {faults} (" + ", ".join(f"{k} {c.faults[k]}" for k in C.FAULT_NAMES
                                                      if c.faults[k]) + ")")
