@@ -44,6 +44,7 @@ class PlatformConfig:
     recycle_volume: str = "empty"     # a recycled pod gets an empty volume ("keep": a PVC)
     instance_id: str = "stable"       # per-slot id set in the env; "new": a random id per pod
     stop_grace_s: float = 30.0        # SIGTERM, then SIGKILL after this (ECS stopTimeout)
+    replace_delay_s: float = 1.0      # a crashed or killed task's replacement starts after this
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ _SCALARS: dict[str, dict[str, tuple[str, type, Any]]] = {
                   "suspicion_timeout_ms": ("suspicion_timeout_ms", int, "positive")},
 }
 _PLATFORM = {"recycle_volume": (str, RECYCLE_VOLUMES), "instance_id": (str, INSTANCE_IDS),
-             "stop_grace_s": (float, None)}
+             "stop_grace_s": (float, None), "replace_delay_s": (float, None)}
 
 
 def _typed(key: str, value, kind: type, check):
@@ -210,6 +211,8 @@ def _build(data: dict) -> EmulatorConfig:
         platform[key] = _typed(f"platform.{key}", value, kind, allowed)
     if platform.get("stop_grace_s", 1) <= 0:
         raise ConfigFileError("platform.stop_grace_s", "must be positive")
+    if not 0 <= platform.get("replace_delay_s", 1) <= 3600:
+        raise ConfigFileError("platform.replace_delay_s", "must be from 0 to 3600 seconds")
     defaults = data.get("defaults", {})
     unknown = set(defaults) - {"env"}
     if unknown:

@@ -14,8 +14,10 @@ from typing import Mapping
 from .config import PlatformConfig
 
 # An ECS service or a Deployment starts the replacement of a failed task after
-# a short scheduling delay; one second keeps demos and tests quick.
-REPLACE_DELAY_S = 1.0
+# a scheduling delay (on Fargate about a minute, with the image pull): the
+# default, one second, keeps demos and tests quick; [platform] replace_delay_s
+# sets it (PlatformConfig), and this is that default.
+REPLACE_DELAY_S = PlatformConfig.replace_delay_s
 # A pod that keeps failing before it is ready is retried with doubling delays
 # up to this bound (ECS's task-start throttling, Kubernetes' CrashLoopBackOff).
 MAX_BACKOFF_S = 30.0
@@ -69,11 +71,11 @@ def after_exit(exit: PodExit, platform: PlatformConfig, *, shutting_down: bool =
     if exit.cause == STOPPED:
         return Replacement(False, reason="stopped on purpose; the action decides what follows")
     if exit.cause in (CRASHED, KILLED):
-        return Replacement(True, REPLACE_DELAY_S, wipe, f"the service replaces a {exit.cause} task")
+        return Replacement(True, platform.replace_delay_s, wipe, f"the service replaces a {exit.cause} task")
     if exit.cause == FAILED:
         if exit.exit_code in HOPELESS_BOOT_EXITS:
             return Replacement(False, reason=f"exit {exit.exit_code}: a new pod would fail the same way")
-        delay = min(REPLACE_DELAY_S * 2 ** max(exit.boot_failures - 1, 0), MAX_BACKOFF_S)
+        delay = min(platform.replace_delay_s * 2 ** max(exit.boot_failures - 1, 0), MAX_BACKOFF_S)
         return Replacement(True, delay, wipe, "failed before ready; retried with back-off")
     raise ValueError(f"unknown exit cause {exit.cause!r}")
 

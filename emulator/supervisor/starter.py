@@ -37,6 +37,7 @@ recycle_volume = "empty"      # "empty" | "keep" (a Kubernetes PVC)
 # instance-id trap; pair it with WEFTKIT_PERSIST_TAKEOVER = "newest" below.
 instance_id = "stable"
 stop_grace_s = 30             # SIGTERM, then SIGKILL after this many seconds
+replace_delay_s = 1           # a crashed or killed task is replaced after this (Fargate: ~60)
 
 [defaults.env]
 # WEFTKIT_* settings for every engine (the emulator sets MODE, ENDPOINT, SECRET).

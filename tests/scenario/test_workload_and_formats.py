@@ -107,3 +107,12 @@ def test_written_toml_reads_back_the_same():
             "function": {"max_payload": 1.5}, "discovery": {"seeds": ["a:1", "b:2"]},
             "defaults": {"env": {}}}
     assert tomllib.loads(dumps(data)) == data
+
+
+def test_platform_replace_delay_reaches_the_replacement_policy():
+    from emulator.supervisor.policy import KILLED, PodExit, after_exit
+    platform = parse_config("[platform]\nreplace_delay_s = 60\n").platform
+    assert after_exit(PodExit(KILLED, -9), platform).delay_s == 60
+    with pytest.raises(ConfigFileError) as info:
+        parse_config("[platform]\nreplace_delay_s = 7200\n")
+    assert "line 2: platform.replace_delay_s: must be from 0 to 3600 seconds" in str(info.value)
