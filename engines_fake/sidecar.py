@@ -73,6 +73,7 @@ class Sidecar:
     bucket: str
     stopping: bool = False     # set before the engine stops it on purpose
     overran: bool = False      # it ignored SIGTERM for STOP_GRACE_S and was SIGKILLed
+    reported: bool = False     # its end has been reported
 
     def describe(self) -> dict:
         return {"pid": self.process.pid, "endpoint": self.endpoint, "store": self.store,
@@ -151,6 +152,7 @@ class SidecarContainer:
             if sidecar.stopping:
                 return
             message = f"persistence sidecar (pid {sidecar.process.pid}) died: {sidecar.ending()}"
+            sidecar.reported = True
             if self.restarts >= self.MAX_RESTARTS:
                 return self.report(f"{message}; not restarted after {self.restarts} restarts", False)
             self.report(f"{message}; restarting it on port {sidecar.port}", False)
@@ -173,7 +175,10 @@ class SidecarContainer:
             return True
         died_before = sidecar.process.returncode is not None and not sidecar.stopping
         await sidecar.stop()
-        if died_before:  # dead and not restarted: already reported when it died
+        if died_before:  # dead and not restarted (or just died, unseen by the watch)
+            if not sidecar.reported:
+                self.report(f"persistence sidecar (pid {sidecar.process.pid}) had died: "
+                            f"{sidecar.ending()}", False)
             return False
         clean = sidecar.stopped_cleanly
         self.report(f"persistence sidecar (pid {sidecar.process.pid}) stopped: {sidecar.ending()}",
