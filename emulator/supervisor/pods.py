@@ -65,9 +65,10 @@ class Pod:
 
 
 def failures(pods) -> dict[str, str]:
-    """{engine: its own last words} for every pod that is down (crashed, killed, failed)."""
+    """{engine: its own last words} for every pod that is down (crashed, killed, failed),
+    or starting again after failing at boot (then the last failure)."""
     return {p.name: p.failure or f"exit {p.exit_code}" for p in pods
-            if p.state in ("crashed", "killed", "failed")}
+            if p.state in ("crashed", "killed", "failed") or (p.state == "starting" and p.failure)}
 
 
 def prepare_volume(volume: Path, *, wipe: bool) -> None:

@@ -165,14 +165,15 @@ class Supervisor:
         """Drop every slot's witness: after the store is emptied they would report nonsense."""
         shutil.rmtree(self.state_dir / "witness", ignore_errors=True)
 
-    async def _start_pod(self, slot: Slot, *, wipe: bool, boot_failures: int = 0) -> Pod:
+    async def _start_pod(self, slot: Slot, *, wipe: bool, boot_failures: int = 0,
+                         failure: str | None = None) -> Pod:
         volume = self.state_dir / "volumes" / slot.name
         prepare_volume(volume, wipe=wipe)
         generation = self._generations.get(slot.name, 0) + 1
         self._generations[slot.name] = generation
         log_path = self.state_dir / "logs" / f"{slot.name}.log"
         pod = Pod(slot, generation, volume, log_path, witness=self.witness_dir(slot),
-                  boot_failures=boot_failures)
+                  boot_failures=boot_failures, failure=failure)  # the last failure, while retried
         self.pods[slot.name] = pod
         wanted = self.addresses.get(slot.name)
         self.events.emit("engine.starting", slot.name, generation=generation, port=wanted,
@@ -196,7 +197,7 @@ class Supervisor:
                     continue
                 self._boot_failed(pod, exc)
                 return pod
-        pod.state, pod.boot_failures = "running", 0
+        pod.state, pod.boot_failures, pod.failure = "running", 0, None
         self.events.emit("engine.started", slot.name, pid=pod.pid, port=pod.port,
                          instance_id=pod.child.ready.get("instance_id"), generation=generation,
                          boot=pod.child.ready.get("boot"),
@@ -273,8 +274,9 @@ class Supervisor:
             task.cancel()
 
     async def _replace(self, pod: Pod, wipe: bool) -> Pod:
-        failures = pod.boot_failures if pod.state == "failed" else 0
-        new = await self._start_pod(pod.slot, wipe=wipe, boot_failures=failures)
+        retry = pod.state == "failed"
+        new = await self._start_pod(pod.slot, wipe=wipe, boot_failures=pod.boot_failures if retry else 0,
+                                    failure=pod.failure if retry else None)
         self.events.emit("engine.recycled", pod.name, generation=new.generation,
                          volume="empty" if wipe else "kept", instance_id=new.instance_id)
         return new

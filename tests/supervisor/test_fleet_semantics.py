@@ -167,6 +167,27 @@ def test_reset_forgets_the_witnesses(tmp_path):
         assert emu.stop() == 0
 
 
+def test_a_pod_that_cannot_restore_is_retried_with_back_off_until_the_store_is_back(tmp_path):
+    emu = start_emulator(tmp_path, MANUAL + 'WEFTKIT_PERSIST_MAX_RETRIES = "1"\n')
+    try:
+        emu.control.post("/v1/faults", {"target": "store", "kind": "outage"})
+        seen = len(emu.events)
+        assert emu.control.post("/v1/engines/relational-1/recycle")["state"] == "failed"
+        first = emu.wait_event("engine.failed", "relational-1", after=seen)
+        assert first["data"]["exit_code"] == 4 and first["data"]["retry_in_s"] == 1.0
+        assert "cannot restore" in first["data"]["message"]  # the engine's own words
+        second = emu.wait_event("engine.failed", "relational-1", after=emu.events.index(first) + 1)
+        assert second["data"]["retry_in_s"] == 2.0  # doubling, as a platform throttles a failing task
+        health = emu.control.get("/health")
+        assert health["status"] == "degraded" and "relational-1" in health["failures"]
+        emu.control.delete("/v1/faults")
+        running_pod(emu, "relational-1", 4)
+        health = emu.control.get("/health")
+        assert health["status"] == "running" and health["failures"] == {}
+    finally:
+        assert emu.stop() == 0
+
+
 def test_engines_failing_at_boot_make_the_stack_degraded_and_say_why(tmp_path):
     emu = start_emulator(tmp_path, BOGUS + "[fleet.keyvalue]\nreplicas = 1\n")
     try:
