@@ -11,7 +11,9 @@ Persists of one instance are serialised by its lock.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from dataclasses import dataclass, field
+from typing import Iterable
 
 from emulator.protocol import layout
 from emulator.protocol.codec import Encoding
@@ -26,18 +28,38 @@ META_STORED_AT = "wkp-stored-at"
 META_STATUS = "wkp-status"
 
 
+def etag_hasher(etags: Iterable[str] = ()):
+    """A running sha256 over a chain's ETags: which objects a digest covers, in a
+    constant size however long the chain grows (a day of one push a second is
+    86400 deltas per engine; a tuple of their ETags grew with every push)."""
+    hasher = hashlib.sha256()
+    for etag in etags:
+        hasher.update(etag.encode() + b"\n")
+    return hasher
+
+
 @dataclass
 class ChainDigest:
     """sha256 over the bytes of a chain's objects, in restore order, identified
-    by their ETags; `last` is the object it ends with, which the next push must
-    follow directly (the next part, or a delta from its cursor) to extend it."""
-    etags: tuple[str, ...]
+    by their ETags (folded by `etag_hasher`); `last` is the object it ends with,
+    which the next push must follow directly (the next part, or a delta from its
+    cursor) to extend it."""
+    etags: object
     hasher: object
     encoding: Encoding
     last: StoredObject
 
+    @classmethod
+    def starting(cls, obj: StoredObject, hasher, encoding: Encoding) -> "ChainDigest":
+        return cls(etag_hasher((obj.etag,)), hasher, encoding, obj)
+
     def extended(self, obj: StoredObject, hasher) -> "ChainDigest":
-        return ChainDigest(self.etags + (obj.etag,), hasher, self.encoding, obj)
+        etags = self.etags.copy()
+        etags.update(obj.etag.encode() + b"\n")
+        return ChainDigest(etags, hasher, self.encoding, obj)
+
+    def covers(self, etags: Iterable[str]) -> bool:
+        return etag_hasher(etags).digest() == self.etags.digest()
 
 
 @dataclass
@@ -61,6 +83,16 @@ class InstanceState:
         self.last = stored
         self.head = chain_head(self.objects.values()) if obj.part else max(
             filter(None, (self.head, obj.cursor_to)))
+        self.prune()
+
+    def prune(self) -> None:
+        """Keep only objects at or above the head. The head is the highest cursor a
+        complete snapshot reaches (a max), so objects below it can never move it
+        again, and nothing else reads them (restores plan from a fresh listing).
+        Without this a warm instance kept every object it ever stored: about
+        780 bytes per push, for as long as it stayed warm."""
+        if self.head is not None:
+            self.objects = {k: o for k, o in self.objects.items() if o.cursor_to >= self.head}
 
     def forget(self) -> None:
         """Drop everything but the lock and pending uploads: the next use relists."""
@@ -101,6 +133,7 @@ class Chains:
                 state.objects[obj.key] = obj
         state.objects.update(pending)
         state.head = chain_head(state.objects.values())
+        state.prune()
         state.digest = digest  # still valid if its ETags still match the chain
         state.loaded = True
         return state

@@ -123,7 +123,7 @@ def _advance_digest(state, h, obj, body: PersistBody) -> None:
     if obj.etag == "":
         state.digest = None  # 202: the ETag is not known until the upload ends
     elif _starts_chain(h):
-        state.digest = ch.ChainDigest((obj.etag,), body.hasher.copy(), h.encoding, obj)
+        state.digest = ch.ChainDigest.starting(obj, body.hasher.copy(), h.encoding)
     elif body.chain_hasher is not None:
         state.digest = state.digest.extended(obj, body.chain_hasher)
     else:

@@ -163,7 +163,7 @@ async def _own_plan(store, prefix: str, query: RestoreQuery) -> RestorePlan | No
 
 def _warm_checksum(state, plan: RestorePlan) -> str | None:
     digest = state.digest
-    if digest is not None and digest.etags == tuple(o.etag for o in plan.objects):
+    if digest is not None and digest.covers(o.etag for o in plan.objects):
         return digest.hasher.hexdigest()
     return None
 
