@@ -73,6 +73,7 @@ class FleetApp(App):
         self.function_series: dict[str, deque] = {p: deque(maxlen=HISTORY) for p in ENDPOINTS}
         self._totals: tuple[float, dict] | None = None
         self.banner = ""
+        self.outcomes: list[tuple[bool, str]] = []  # every action's (ok, text), as notified
 
     def now(self) -> float:
         return self.clock()
@@ -81,6 +82,9 @@ class FleetApp(App):
         self.switch_mode("fleet")
         self.follow_events()
         self.poll()
+
+    async def on_unmount(self) -> None:
+        await self.source.close()
 
     # ------------------------------------------------------------ the feed (workers)
 
@@ -148,6 +152,7 @@ class FleetApp(App):
             self._repaint()
 
     def on_action_done(self, message: ActionDone) -> None:
+        self.outcomes.append((message.ok, message.text))
         self.notify(message.text, severity="information" if message.ok else "error",
                     timeout=4 if message.ok else 8)
 
@@ -197,21 +202,22 @@ class FleetApp(App):
                       done=lambda a: f"rolling recycle of {kind}: {len(a.get('engines', []))} engines recycled")
 
     def action_scale(self) -> None:
-        kind = self._selected_kind()
-        if not kind:
-            return
+        kind = self._selected_kind() or ""
         current = sum(1 for r in self.model.rows.values() if r.get("kind") == kind)
 
         def chosen(text: str | None) -> None:
             if text is None:
                 return
-            if not text.isdigit():
-                self.notify(f"replicas must be a whole number >= 0, got {text!r}", severity="error")
+            words = text.split()
+            target, count = (words[0], words[1]) if len(words) == 2 else (kind, text)
+            if not count.isdigit():
+                self.notify(f"scale: replicas must be a whole number >= 0, got {count!r}", severity="error")
                 return
             from emulator.api.tables import scaled_lines
-            self.send(f"scale {kind}", "POST", f"/v1/fleet/{kind}/scale", {"replicas": int(text)},
+            self.send(f"scale {target}", "POST", f"/v1/fleet/{target}/scale", {"replicas": int(count)},
                       done=lambda a: "; ".join(scaled_lines(a)))
-        self.push_screen(Ask(f"Replicas of {kind} (now {current}; 0 scales to zero):", str(current)), chosen)
+        self.push_screen(Ask("Scale: KIND REPLICAS (0 scales to zero; any kind, also one at zero)",
+                             f"{kind} {current}".strip()), chosen)
 
     def action_kill(self) -> None:
         names = self._targets()

@@ -1,0 +1,131 @@
+"""The TUI's pure parts, without a terminal: the fleet model, cells, rates and
+percentiles, dialog bodies, ledger lines, the balancer view."""
+from __future__ import annotations
+
+import pytest
+
+from emulator.tui.detail import ledger_lines, push_series
+from emulator.tui.dialogs import fault_spec
+from emulator.tui.discovery_view import balancer_view
+from emulator.tui.events_view import event_line, matches
+from emulator.tui.format import (age, histogram, push_cell, quantile, rates, request_totals, row_cells,
+                                 size, summary_line)
+from emulator.tui.function_view import function_rows
+from emulator.tui.model import FleetModel, lag
+from emulator.tui.store_browser import instance_label
+
+ROW = {"name": "vector-1", "kind": "vector", "state": "running", "pid": 10, "port": 4000,
+       "instance_id": "vector-1", "cursor": "wkc_0000_0010", "lsn": 12, "durable_lsn": 10,
+       "last_push": {"at": 100.0, "kind": "delta", "status": 200, "bytes": 900},
+       "buffered_bytes": 0, "boot": {"how": "restored"}, "discovery": {"registered": True}}
+
+
+def test_ages_and_sizes_read_like_a_person_would_say_them():
+    assert [age(s) for s in (None, -1, 4.9, 61, 7200, 90000)] == ["-", "0s", "4s", "1m", "2h", "1d"]
+    assert [size(n) for n in (None, 512, 1536, 3 * 1024 * 1024)] == ["-", "512 B", "1.5 KiB", "3.0 MiB"]
+    assert push_cell(ROW["last_push"], now=103.0) == "3s delta 200"
+    assert push_cell(None, now=0) == "-"
+
+
+def test_a_row_has_every_column_and_colours_its_state():
+    cells = row_cells(ROW, now=105.0, alerts=2, marked=True)
+    assert cells[0] == "● vector-1" and str(cells[2]) == "running" and cells[2].style == "green"
+    assert cells[7] == "12/10" and cells[8] == "2" and cells[9] == "5s delta 200"
+    assert cells[11] == "restored" and cells[12] == "registered" and str(cells[13]) == "2"
+    assert lag({"lsn": 3}) is None
+
+
+def test_events_update_the_row_they_name_and_say_which_changed():
+    model = FleetModel()
+    assert model.apply_fleet([ROW]) == {"vector-1"}
+    assert model.apply_fleet([dict(ROW)]) == set()  # nothing changed: nothing to repaint
+    assert model.apply_event({"kind": "engine.stopping", "subject": "vector-1"}) == {"vector-1"}
+    assert model.rows["vector-1"]["state"] == "stopping"
+    changed = model.apply_event({"kind": "engine.pushed", "subject": "vector-1", "at": 200.0,
+                                 "data": {"snapshot": "full", "status": 200, "cursor": "c2", "durable_lsn": 12}})
+    assert changed == {"vector-1"} and model.rows["vector-1"]["durable_lsn"] == 12
+    model.apply_event({"kind": "engine.push_failed", "subject": "vector-1", "data": {"status": 503}})
+    assert model.alerts["vector-1"] == 1
+    assert model.apply_event({"kind": "engine.started", "subject": "ghost-1"}) == set()  # unknown row
+    assert model.apply_event({"kind": "engine.starting", "subject": "graph-1"}) == {"graph-1"}
+    assert model.apply_event({"kind": "fleet.scaled", "subject": "graph",
+                              "data": {"stopped": ["graph-1"]}}) == {"graph-1"}
+    assert "graph-1" not in model.rows
+
+
+def test_filter_and_sort_pick_and_order_the_rows():
+    model = FleetModel()
+    rows = [dict(ROW, name=f"vector-{i}", lsn=10 + i) for i in (1, 2, 10)]
+    rows.append(dict(ROW, name="graph-1", kind="graph", state="crashed", lsn=10))
+    model.apply_fleet(rows)
+    assert model.names() == ["graph-1", "vector-1", "vector-2", "vector-10"]  # ordinals, not text
+    assert model.names("crash") == ["graph-1"]
+    assert model.names("VECTOR", sort="lag") == ["vector-10", "vector-2", "vector-1"]
+
+
+def test_summary_counts_states_and_services():
+    line = summary_line({"a-1": {"state": "running"}, "a-2": {"state": "crashed"}},
+                        {"status": "degraded", "services": {"store": "running"}})
+    assert line == "degraded · 2 engines: 1 crashed, 1 running · store running"
+
+
+METRICS = """wkp_function_latency_seconds_bucket{path="/persist",le="0.005"} 50
+wkp_function_latency_seconds_bucket{path="/persist",le="0.1"} 99
+wkp_function_latency_seconds_bucket{path="/persist",le="+Inf"} 100
+"""
+
+
+def test_rates_and_percentiles_of_the_function():
+    before = request_totals({"/persist": {"requests": {"200": 10}}})
+    after = request_totals({"/persist": {"requests": {"200": 30, "503": 2}}})
+    assert rates(before, after, 2.0) == {("/persist", "200"): 10.0, ("/persist", "503"): 1.0}
+    buckets = histogram(METRICS)["/persist"]
+    assert quantile(buckets, 0.5) == 0.005 and quantile(buckets, 0.99) == 0.1
+    assert quantile([], 0.5) is None
+    rows = function_rows({"/persist": {"requests": {"200": 30}, "bytes_in": 2048, "bytes_out": 0}},
+                         {("/persist", "200"): 10.0}, METRICS)
+    assert rows == [("/persist", "200", "10.0", "30", "5 ms", "100 ms", "2.0 KiB", "0 B")]
+
+
+@pytest.mark.parametrize("label,fields,expected", [
+    ("function error", {"status": "503", "count": "3", "paths": "/persist, /restore", "rate": ""},
+     {"target": "function", "kind": "error", "status": 503, "count": 3, "paths": ["/persist", "/restore"]}),
+    ("store latency", {"ms": "200", "jitter_ms": "", "rate": "0.5"},
+     {"target": "store", "kind": "latency", "ms": 200, "rate": 0.5}),
+    ("engine clock skew", {"engine": "vector-1", "clock_skew_s": "-400"},
+     {"target": "engine", "engine": "vector-1", "clock_skew_s": -400}),
+    ("discovery network", {"loss": "0.3", "isolate": "vector-1"},
+     {"target": "discovery", "loss": 0.3, "isolate": ["vector-1"]}),
+    ("function error", {"status": "five"}, {"target": "function", "kind": "error", "status": "five"}),
+])
+def test_the_fault_dialog_builds_the_control_api_body(label, fields, expected):
+    assert fault_spec(label, fields) == expected
+
+
+def test_ledger_lines_and_push_sizes():
+    entries = [{"event": "boot", "at": 90.0, "how": "fresh"},
+               {"event": "ack", "at": 95.0, "kind": "full", "bytes": 100, "cursor_to": "c1"},
+               {"event": "ack", "at": 99.0, "kind": "delta", "bytes": 40, "cursor_to": "c2"}]
+    assert push_series(entries) == [100.0, 40.0]
+    lines = ledger_lines(entries, now=100.0)
+    assert lines[0].startswith(" 10s boot") and "bytes=40" in lines[2] and lines[2].startswith("  1s ack     ")
+
+
+def test_the_balancer_routes_to_alive_members_only():
+    members = [{"node_id": "v-1", "status": "alive", "groups": ["vector"], "endpoint": "h:1"},
+               {"node_id": "v-2", "status": "suspect", "groups": ["vector"], "endpoint": "h:2"},
+               {"node_id": "g-1", "status": "failed", "groups": ["graph"], "endpoint": "h:3"}]
+    assert balancer_view(members) == {"graph": [], "vector": ["h:1"]}
+
+
+def test_event_lines_and_their_filter():
+    line = event_line({"kind": "engine.pushed", "subject": "vector-1", "at": 0,
+                       "data": {"status": 200, "empty": None}})
+    assert line.startswith("00:00:00 engine.pushed") and "status=200" in line and "empty" not in line
+    assert matches(line, "VECTOR") and not matches(line, "graph") and matches(line, "")
+
+
+def test_store_instance_label():
+    label = instance_label("vector-1", {"fulls": 1, "deltas": 3, "bytes": 2048, "head": "c9",
+                                        "last_stored_at": 90.0, "claimed": True}, now=100.0)
+    assert label == "vector-1  1 full + 3 delta, 2.0 KiB, head c9, 10s ago, [yellow]claimed[/yellow]"
