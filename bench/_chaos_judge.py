@@ -85,10 +85,14 @@ def fault_spans(scenario: Scenario, ev: E.Evidence) -> list[tuple[float, float, 
 
 
 def _previous_end(ev: E.Evidence, engine: str, before: float) -> tuple[dict | None, dict | None]:
-    """The slot's last down event before `before`, and the stopping event that began it."""
+    """The last exit of a pod of the slot that served, before `before`, and the
+    stopping event that began it. Pods that failed before they were ready
+    (engine.failed) are skipped: they never served, so they neither acknowledged
+    nor lost a write; the loss a later boot reports is the last serving pod's."""
     events = sorted((e for e in ev.events if e["subject"] == engine and e["at"] <= before),
                     key=lambda e: (e["at"], e.get("seq", 0)))
-    down = next((e for e in reversed(events) if e["kind"] in E.DOWN_EVENTS), None)
+    down = next((e for e in reversed(events) if e["kind"] in E.DOWN_EVENTS
+                 and e["kind"] != "engine.failed"), None)
     if down is None:
         return None, None
     stopping = next((e for e in reversed(events) if e["kind"] == "engine.stopping"

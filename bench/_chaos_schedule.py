@@ -31,7 +31,7 @@ KINDS = ("relational", "document", "graph", "inmemory", "keyvalue", "vector", "m
 # Modest writes per second per kind (filestore's values are cut to 32 KiB).
 RATES = {"relational": 8, "document": 4, "graph": 8, "inmemory": 16, "keyvalue": 8, "vector": 4,
          "markdown": 2, "filestore": 0.5}
-WINDOW_S = (5.0, 9.0)          # the moves happen in the first 5-9 s
+WINDOW_S = (4.0, 7.0)          # the moves happen in the first 4-7 s
 MOVES_PER_SCHEDULE = (1, 3)
 FLEETWIDE_CHECKED_KINDS = 2    # kinds recycled after a fault every engine saw (see verify_kinds)
 

@@ -9,7 +9,7 @@ second, discovery on. Schedule i is drawn from `random.Random(S + i)`
 (bench/_chaos_schedule.py): one to three moves from the fault menu (kill -9,
 recycle, scale to zero and back, function 5xx / 429 / 401 / latency / outage,
 store outage, clock skew, discovery loss and partition) at random times in a
-5-9 s window, then a tail that clears the faults and recycles the kinds
+4-7 s window, then a tail that clears the faults and recycles the kinds
 checked, so their engines boot and compare what they restored with their
 witness. Each schedule is a scenario (the loader checks it as it checks a
 file), run with the scenario runner attached to the emulator and judged by its
@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import signal
 import sys
 import threading
 import time
@@ -167,7 +168,12 @@ def summary(c: Campaign, seconds: float, seed: int, complete: bool) -> None:
           + (" in schedules " + ", ".join(str(s) for s, _ in c.findings) if c.findings else ""))
 
 
+def _terminate_as_interrupt(signum, frame):
+    raise KeyboardInterrupt  # so that `finally` stops the emulator (it runs in a session of its own)
+
+
 def campaign(args) -> int:
+    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     c = Campaign(args)
     started = time.monotonic()
     c.start()

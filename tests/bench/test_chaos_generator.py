@@ -64,6 +64,9 @@ def test_an_unflushed_stop_is_allowed_only_while_a_fault_refused_the_pushes():
             {"kind": "engine.stopped", "subject": "vector-1", "at": 104.0, "data": {"exit_code": 3}}]
     out = J.assess(scenario, _evidence(stop, steps, [_boot(106.0)]), [])
     assert out.lost["unflushed_stop"] == 3 and not out.findings
+    refused = {"kind": "engine.failed", "subject": "vector-1", "at": 105.0, "data": {"exit_code": 4}}
+    out = J.assess(scenario, _evidence(stop + [refused], steps, [_boot(108.0)]), [])
+    assert out.lost["unflushed_stop"] == 3 and out.refused_boots == 1 and not out.findings
     later = [dict(e, at=e["at"] + 10) for e in stop]   # the same exit after the fault was cleared
     out = J.assess(scenario, _evidence(later, steps, [_boot(116.0)]), [])
     assert out.lost["other"] == 3 and "no fault refused" in out.findings[0]
