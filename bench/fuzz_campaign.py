@@ -53,7 +53,8 @@ from emulator.protocol.signed_requests import health_request  # noqa: E402
 from emulator.protocol.signing import body_digest, sign_request  # noqa: E402
 
 CHUNK = 250                 # examples per hypothesis run; the budget is checked between runs
-TIMEOUT_S = 10.0            # per request: any longer counts as a crash (a hung handler)
+TIMEOUT_S = 30.0            # per request: any longer counts as a crash (a hung handler); the
+                            # control API itself gives an engine 10 s to answer what it forwards
 TENANTS, ENGINES, INSTANCES = ("default", "t-2"), ("relational", "vector"), ("i-1", "i-2")
 UP_TOML = """
 [emulator]
@@ -221,6 +222,7 @@ class Control(Service):
     doc = "control-openapi.yaml"
     LIFECYCLE = ("/v1/engines/{name}/recycle", "/v1/engines/{name}/kill",
                  "/v1/engines/{name}/restart", "/v1/fleet/{kind}/scale", "/v1/fleet/{kind}/recycle")
+    WORKLOAD = ("/v1/engines/{name}/workload", "/v1/fleet/{kind}/workload")
 
     def __init__(self, tmp, lifecycle_budget: int):
         super().__init__(tmp)
@@ -245,12 +247,21 @@ class Control(Service):
             kwargs["params"] = dict(kwargs.get("params") or {}, once="1")
         if case.path == "/v1/engines/{name}/logs":
             kwargs["params"] = {k: v for k, v in (kwargs.get("params") or {}).items() if k != "follow"}
+        if case.method == "POST" and case.path in self.WORKLOAD and self._real_target(case) \
+                and not self._gentle(case):
+            yield "held back: a real workload above 5 writes/s would load the shared machine", None
+            return
         if case.method == "POST" and case.path in self.LIFECYCLE and self._real_target(case):
             if self.lifecycle_left <= 0 or self._big_scale(case):
                 yield "held back: a real lifecycle action past the budget, or a scale above 2", None
                 return
             self.lifecycle_left -= 1
         yield "generated", kwargs
+
+    @staticmethod
+    def _gentle(case) -> bool:
+        rate = case.body.get("rate") if isinstance(case.body, dict) else None
+        return isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate <= 5
 
     def _real_target(self, case) -> bool:
         params = case.path_parameters or {}
@@ -284,6 +295,13 @@ class Control(Service):
         super().stop()
 
 
+def _seconds(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0  # not a number (or a list): sent as generated, the service must say 400
+
+
 class Discovery(Service):
     doc = "discovery-openapi.yaml"
 
@@ -296,9 +314,10 @@ class Discovery(Service):
         _drain(self.proc)
 
     def variants(self, case, kwargs):
-        if case.path == "/v1/events":  # a long poll up to 30 s: keep it short
+        if case.path == "/v1/events":  # a long poll up to 30 s: keep it short, keep odd values
             params = dict(kwargs.get("params") or {})
-            params["wait"] = "0.01"
+            if _seconds(params.get("wait")) > 0.05:
+                params["wait"] = "0.05"
             kwargs["params"] = params
         yield "generated", kwargs
 

@@ -17,6 +17,7 @@ Profiles: see test_properties_signing.py (WKP_HYPOTHESIS_PROFILE=wkp-deep).
 """
 from __future__ import annotations
 
+import functools
 import random
 
 from hypothesis import settings
@@ -36,17 +37,23 @@ T0 = 1_000_000.0
 STATUSES = [200, 202, 400, 401, 409, 413, 429, 500, 502, 503, None]  # None: a network error
 
 
+@functools.lru_cache(maxsize=None)
+def config(strategy: str, retries: int, on_shutdown: bool):
+    """Parsed once per combination: a cron expression is slow to parse, the machine is not."""
+    return parse_engine_config({
+        "WEFTKIT_PERSIST_MODE": "serverless", "WEFTKIT_PERSIST_ENDPOINT": "https://fn.example",
+        "WEFTKIT_PERSIST_SECRET": "s", "WEFTKIT_PERSIST_SCHEDULE": "*/10 * * * * *",
+        "WEFTKIT_PERSIST_STRATEGY": strategy, "WEFTKIT_PERSIST_MAX_RETRIES": str(retries),
+        "WEFTKIT_PERSIST_ON_SHUTDOWN": str(on_shutdown).lower(),
+        "WEFTKIT_PERSIST_HEALTH_INTERVAL": "30", "WEFTKIT_PERSIST_DAY_SECONDS": "25",
+        "WEFTKIT_PERSIST_BUFFER_BYTES": "3000"})
+
+
 class EngineUnderRandomEvents(RuleBasedStateMachine):
     @initialize(strategy=st.sampled_from(["full", "delta", "incremental"]), retries=st.integers(1, 4),
                 on_shutdown=st.booleans(), seed=st.integers(0, 2**16))
     def boot(self, strategy, retries, on_shutdown, seed):
-        cfg = parse_engine_config({
-            "WEFTKIT_PERSIST_MODE": "serverless", "WEFTKIT_PERSIST_ENDPOINT": "https://fn.example",
-            "WEFTKIT_PERSIST_SECRET": "s", "WEFTKIT_PERSIST_SCHEDULE": "*/10 * * * * *",
-            "WEFTKIT_PERSIST_STRATEGY": strategy, "WEFTKIT_PERSIST_MAX_RETRIES": str(retries),
-            "WEFTKIT_PERSIST_ON_SHUTDOWN": str(on_shutdown).lower(),
-            "WEFTKIT_PERSIST_HEALTH_INTERVAL": "30", "WEFTKIT_PERSIST_DAY_SECONDS": "25",
-            "WEFTKIT_PERSIST_BUFFER_BYTES": "3000"})
+        cfg = config(strategy, retries, on_shutdown)
         self.cfg, self.m = cfg, EngineMachine(cfg, random.Random(seed))
         self.now, self.lsn, self.deadline = T0, 0, None
         self.cut = self.push = self.restore = self.health = None

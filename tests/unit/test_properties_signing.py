@@ -4,7 +4,7 @@ Every property here runs under the "wkp-ci" profile by default: a bounded
 number of examples, derandomized, so CI is fast and cannot flake. For a longer
 local hunt, choose the deep profile (random seeds, many more examples):
 
-    WKP_HYPOTHESIS_PROFILE=wkp-deep ./run-tests tests/unit -k properties -p no:randomly
+    WKP_HYPOTHESIS_PROFILE=wkp-deep ./run-tests tests/unit -k properties -p no:randomly --timeout 0
 
 The same variable drives every tests/unit/test_properties_*.py module.
 """
@@ -27,7 +27,7 @@ from emulator.protocol.signing import SignedRequest, body_digest, sign_request, 
 
 settings.register_profile("wkp-ci", max_examples=60, derandomize=True, deadline=None,
                           database=None, suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("wkp-deep", max_examples=3000, deadline=None)
+settings.register_profile("wkp-deep", max_examples=1500, deadline=None, database=None)
 PROFILE = settings.get_profile(os.environ.get("WKP_HYPOTHESIS_PROFILE", "wkp-ci"))
 
 NOW = 1_711_999_200
