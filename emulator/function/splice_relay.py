@@ -22,12 +22,18 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import socket
 
 from aiohttp import web
 
 from emulator.store.raw_get import RawObject
 
 PIPE_SIZE = 1024 * 1024
+# Send buffer of the client's socket while a restore is spliced into it: with
+# the store's side (raw_get.RELAY_RCVBUF), it lets the store and the engine keep
+# moving bytes while the function waits for a CPU on a busy machine (three
+# processes relay what two would in a raw GET). Capped by net.core.wmem_max.
+CLIENT_SNDBUF = 4 * 1024 * 1024
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 _F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)
 _FLAGS = getattr(os, "SPLICE_F_MOVE", 1) | getattr(os, "SPLICE_F_NONBLOCK", 2)
@@ -65,7 +71,12 @@ class SpliceRelay:
         self.sent = 0
         self._fds: list[int] = []
         try:  # out of descriptors halfway must not leak the ones already taken
-            self._dst = self._take(os.dup(request.transport.get_extra_info("socket").fileno()))
+            sock = request.transport.get_extra_info("socket")
+            self._dst = self._take(os.dup(sock.fileno()))
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, CLIENT_SNDBUF)
+            except OSError:
+                pass
             self._pipe_r, self._pipe_w = map(self._take, os.pipe())
             try:  # a bigger pipe means fewer round trips; the default (64 KiB) also works
                 fcntl.fcntl(self._pipe_w, _F_SETPIPE_SZ, PIPE_SIZE)

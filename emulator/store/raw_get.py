@@ -20,6 +20,12 @@ from urllib.parse import urlsplit
 from .interface import NotFound, StoreUnavailable
 
 MAX_HEAD = 64 * 1024  # an S3 response head is a few hundred bytes
+# Receive buffer of a raw GET's socket. Why set it: the relay is one of three
+# processes (store, function, engine) sharing a few cores; while it waits for
+# a CPU, the store keeps sending into this buffer instead of stalling. Set
+# before connecting, so the TCP window can grow to it (the kernel caps it at
+# net.core.rmem_max, and doubles it for its own bookkeeping).
+RELAY_RCVBUF = 4 * 1024 * 1024
 
 
 @dataclass
@@ -48,8 +54,8 @@ def parse_response_head(head: bytes) -> tuple[int, dict[str, str]]:
     return int(parts[1]), headers
 
 
-async def exchange(host: str, port: int, request: bytes, timeout_s: float,
-                   body: bytes = b"") -> tuple[socket.socket, int, dict[str, str], bytes]:
+async def exchange(host: str, port: int, request: bytes, timeout_s: float, body: bytes = b"",
+                   rcvbuf: int = 0) -> tuple[socket.socket, int, dict[str, str], bytes]:
     """Connect, send `request` (then `body`), read the response head: the open
     socket, the status, the headers and what of the body came with the head.
     StoreUnavailable if the store cannot be reached or answers nonsense; the
@@ -63,6 +69,8 @@ async def exchange(host: str, port: int, request: bytes, timeout_s: float,
             sock = socket.socket(family, type_, proto)
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if rcvbuf:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
             await loop.sock_connect(sock, address)
             await loop.sock_sendall(sock, request)
             if body:
@@ -94,7 +102,8 @@ async def open_raw_get(url: str, key: str, timeout_s: float) -> RawObject:
     target = split.path + ("?" + split.query if split.query else "")
     request = (f"GET {target} HTTP/1.1\r\nHost: {split.netloc}\r\nConnection: close\r\n"
                f"Accept-Encoding: identity\r\n\r\n").encode("latin-1")
-    sock, status, headers, body = await exchange(split.hostname, split.port or 80, request, timeout_s)
+    sock, status, headers, body = await exchange(split.hostname, split.port or 80, request, timeout_s,
+                                                 rcvbuf=RELAY_RCVBUF)
     length = headers.get("content-length", "")
     if status == 200 and length.isdigit() and len(body) <= int(length) \
             and "chunked" not in headers.get("transfer-encoding", ""):
