@@ -104,6 +104,9 @@ def test_bad_files_stop_before_anything_starts(tmp_path):
     assert run("check", str(path)).returncode == 2
     listing = run("list")
     assert listing.returncode == 0 and "spot-interruption" in listing.stdout
+    nobody = run("run", "spot-interruption", "--attach", "--state-dir", str(tmp_path / "none"))
+    assert nobody.returncode == 3 and "no emulator running in" in nobody.stderr
+    assert run("run", "no-such-scenario").returncode == 2
 
 
 ATTACHED = '''\
