@@ -21,7 +21,7 @@ embedded store (moto in a child process of the function), and with
 --s3-endpoint.
 
     python bench/restore_throughput.py [--stores default] [--sizes 256M,1G] [--deltas 8]
-                                       [--relays splice,stream] [--rounds 5]
+                                       [--relays splice,stream] [--rounds 9]
 """
 from __future__ import annotations
 
@@ -190,7 +190,7 @@ def main() -> None:
                     help="default (wkp-emu function's embedded store), external, or both")
     ap.add_argument("--sizes", default="256M,1G")
     ap.add_argument("--deltas", type=int, default=8)
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--relays", default="splice,stream")
     ap.add_argument("--client", choices=("urllib3", "aiohttp"), default="urllib3",
                     help="HTTP client reading the function's restore (urllib3: the one under boto3)")
