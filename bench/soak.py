@@ -47,7 +47,7 @@ STORE = "store (moto)"
 
 
 def soak_toml(per_kind: int, rate: float, value_bytes: int) -> str:
-    head = ("[discovery]\nenabled = false\n[platform]\nstop_grace_s = 20\n"
+    head = ("[discovery]\nenabled = false\n"
             "[defaults.env]\nWEFTKIT_PERSIST_SCHEDULE = \"* * * * * *\"\n")
     fleet = "".join(f"[fleet.{k}]\nreplicas = {per_kind}\n[workload.{k}]\nrate = {rate:g}\n"
                     f"value_bytes = {value_bytes}\n" for k in KINDS)

@@ -1,6 +1,8 @@
 """The chaos campaign's pure parts: schedules from seeds, and losses explained by rule (no stack)."""
 from __future__ import annotations
 
+import pytest
+
 from bench import _chaos_judge as J
 from bench import _chaos_schedule as C
 from emulator.scenario.evidence import Evidence, StepRecord
@@ -92,3 +94,12 @@ def test_a_boot_that_refuses_to_serve_during_a_function_outage_is_not_a_finding(
     assert out.refused_boots == 1 and not any("vector-1 failed" in f for f in out.findings)
     out = J.assess(scenario, _evidence([dict(failed, at=107.0)], steps), [])
     assert any("vector-1 failed (exit 4)" in f for f in out.findings)
+
+
+@pytest.mark.slow
+def test_one_schedule_end_to_end_kill_then_recycle():
+    """Seed 31: relational-1 killed with SIGKILL, then its kind recycled; on a fresh emulator."""
+    from bench import chaos
+    schedule = C.draw(31)
+    assert [m.name for m in schedule.moves] == ["kill"] and schedule.checked == ("relational",)
+    assert chaos.main(["--replay", "31", "--timeout", "180"]) == 0
