@@ -1,4 +1,4 @@
-"""The chaos campaign's pure parts: schedules from seeds, and losses explained by rule (no stack)."""
+"""The chaos campaign: schedules from seeds, losses explained by rule (pure), and one schedule end to end."""
 from __future__ import annotations
 
 import pytest
