@@ -39,6 +39,12 @@ def row(app, name):
     return app.model.rows.get(name, {})
 
 
+def test_headless_up_adds_no_default_workload(emulator):
+    """Only the TUI gives the default fleet a workload: headless and CI runs stay quiet."""
+    assert emulator.control.get("/v1/engines/vector-1/workload")["running"] is False
+    assert emulator.control.get("/v1/engines/relational-1/workload")["rate"] == 20  # as the file asks
+
+
 async def test_recycle_key_recycles_and_nothing_acknowledged_is_lost(emulator):
     app = FleetApp(LiveSource(emulator.ready["control"]))
     async with app.run_test(size=(160, 40)) as pilot:
