@@ -28,7 +28,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import queue
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -96,6 +98,7 @@ class Tally:
 class Service:
     """A running service: its base URL, its process, and its campaign rules."""
     doc: str
+    notes: str  # what the campaign neutralises, printed with the counts
     modes = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 
     def __init__(self, tmp: Path):
@@ -126,10 +129,18 @@ class Service:
                 self.proc.wait()
 
 
-def _read_json_line(proc, what: str, key: str | None = None, timeout: float = 120) -> dict:
+def _read_json_line(proc, what: str, key: str | None = None, timeout: float = 180) -> dict:
+    """The first JSON line (of `kind` key) the service prints; its stdout is then drained
+    by a thread for good, so the service never blocks on a full pipe."""
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout] + [lines.put(b"")],
+                     daemon=True).start()
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
         if not line:
             raise RuntimeError(f"{what} exited before it was ready")
         try:
@@ -141,19 +152,15 @@ def _read_json_line(proc, what: str, key: str | None = None, timeout: float = 12
     raise RuntimeError(f"{what} not ready within {timeout} s")
 
 
-def _drain(proc) -> None:
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
-
-
 class Function(Service):
     doc = "function-openapi.yaml"
+    notes = "faults set by POST /_wkp/faults are cleared at once"
 
     def start(self):
         self.proc = subprocess.Popen([sys.executable, "-m", "emulator.cli", "function", "--port", "0",
                                       "--secret", SECRET], stdout=subprocess.PIPE,
                                      stderr=(self.tmp / "function.stderr").open("wb"), env=env())
         self.base = _read_json_line(self.proc, "the function")["endpoint"]
-        _drain(self.proc)
         self.rng, self.heads = random.Random(0), {}
 
     def variants(self, case, kwargs):
@@ -220,6 +227,8 @@ class Function(Service):
 
 class Control(Service):
     doc = "control-openapi.yaml"
+    notes = ("POST /v1/down held back; GET /v1/events sent with once=1, logs without follow; "
+             "faults cleared at once; real lifecycle actions and workloads bounded")
     LIFECYCLE = ("/v1/engines/{name}/recycle", "/v1/engines/{name}/kill",
                  "/v1/engines/{name}/restart", "/v1/fleet/{kind}/scale", "/v1/fleet/{kind}/recycle")
     WORKLOAD = ("/v1/engines/{name}/workload", "/v1/fleet/{kind}/workload")
@@ -236,7 +245,6 @@ class Control(Service):
                                       str(self.tmp / "state")], stdout=subprocess.PIPE,
                                      stderr=(self.tmp / "up.stderr").open("wb"), env=env(), cwd=self.tmp)
         self.base = _read_json_line(self.proc, "wkp-emu up", "emulator.ready")["data"]["control"]
-        _drain(self.proc)
         self.names = {e["name"] for e in self.session.get(f"{self.base}/v1/fleet").json()["engines"]}
 
     def variants(self, case, kwargs):
@@ -304,6 +312,7 @@ def _seconds(value) -> float:
 
 class Discovery(Service):
     doc = "discovery-openapi.yaml"
+    notes = "long-poll waits above 0.05 s cut to 0.05 s; fault plans cleared at once"
 
     def start(self):
         self.proc = subprocess.Popen([sys.executable, "-m", "emulator.cli", "discovery", "--node-id",
@@ -311,7 +320,6 @@ class Discovery(Service):
                                      stdout=subprocess.PIPE,
                                      stderr=(self.tmp / "discovery.stderr").open("wb"), env=env())
         self.base = _read_json_line(self.proc, "discovery")["api"]
-        _drain(self.proc)
 
     def variants(self, case, kwargs):
         if case.path == "/v1/events":  # a long poll up to 30 s: keep it short, keep odd values
@@ -386,7 +394,7 @@ def campaign(service: Service, tally: Tally, target: int, deadline: float, base_
         round_ += 1
 
 
-def report(tally: Tally, target: int, seconds: float, healthy: tuple[bool, str]) -> bool:
+def report(tally: Tally, target: int, seconds: float, healthy: tuple[bool, str], notes: str) -> bool:
     ok = (not tally.bad_5xx and not tally.crashes and healthy[0] and tally.requests >= target)
     statuses = " ".join(f"{s}:{c}" for s, c in sorted(tally.statuses.items()))
     phases = ", ".join(f"{c} {p}" for p, c in sorted(tally.phases.items()))
@@ -397,6 +405,7 @@ def report(tally: Tally, target: int, seconds: float, healthy: tuple[bool, str])
           f"faults cleared after set {tally.cleanups}; unsendable {tally.unsendable}; "
           f"healthy after: {'yes' if healthy[0] else 'NO'} ({healthy[1]}) -> {'ok' if ok else 'FAILED'}",
           flush=True)
+    print(f"  campaign rules: {notes}")
     if tally.signed:
         print("  signed phase: " + " ".join(f"{k}:{v}" for k, v in sorted(tally.signed.items())))
     for why, count in tally.held_back.items():
@@ -419,6 +428,8 @@ def main(argv=None) -> int:
                     help="real kill/recycle/restart/scale actions allowed on the control API (default 6)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    # SIGTERM (a CI timeout) unwinds like Ctrl-C, so every service started is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ok = True
     with tempfile.TemporaryDirectory(prefix="wkp-fuzz-") as tmp:
         for name in args.services.split(","):
@@ -433,11 +444,11 @@ def main(argv=None) -> int:
                 campaign(service, tally, args.requests, started + args.budget_s, args.seed)
                 alive = service.proc.poll() is None
                 health = service.healthy() if alive else (False, f"exited {service.proc.returncode}")
-            except requests.RequestException as exc:
-                health = (False, f"health check failed: {exc}")
+            except (requests.RequestException, RuntimeError) as exc:
+                health = (False, f"{type(exc).__name__}: {exc}")
             finally:
                 service.stop()
-            ok &= report(tally, args.requests, time.monotonic() - started, health)
+            ok &= report(tally, args.requests, time.monotonic() - started, health, service.notes)
     return 0 if ok else 1
 
 
