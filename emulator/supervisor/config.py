@@ -41,7 +41,7 @@ class KindConfig:
 @dataclass(frozen=True)
 class PlatformConfig:
     """How pods behave, as on Fargate / Cloud Run (defaults) or Kubernetes with PVCs."""
-    recycle_volume: str = "empty"     # a recycled pod gets an empty volume ("keep": a PVC)
+    recycle_volume: str = "empty"     # every new pod gets an empty volume ("keep": a PVC)
     instance_id: str = "stable"       # per-slot id set in the env; "new": a random id per pod
     stop_grace_s: float = 30.0        # SIGTERM, then SIGKILL after this (ECS stopTimeout)
     replace_delay_s: float = 1.0      # a crashed or killed task's replacement starts after this

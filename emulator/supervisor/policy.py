@@ -21,6 +21,9 @@ REPLACE_DELAY_S = PlatformConfig.replace_delay_s
 # A pod that keeps failing before it is ready is retried with doubling delays
 # up to this bound (ECS's task-start throttling, Kubernetes' CrashLoopBackOff).
 MAX_BACKOFF_S = 30.0
+# Even with replace_delay_s = 0, a pod that failed before it was ready waits at
+# least this long before the next try, so a broken engine cannot spin.
+BOOT_RETRY_FLOOR_S = 1.0
 # Exit statuses after which a new pod would fail the same way: the engine
 # refused its configuration (docs/engines.md, exit 2). Left failed for a human.
 HOPELESS_BOOT_EXITS = frozenset({2})
@@ -75,7 +78,8 @@ def after_exit(exit: PodExit, platform: PlatformConfig, *, shutting_down: bool =
     if exit.cause == FAILED:
         if exit.exit_code in HOPELESS_BOOT_EXITS:
             return Replacement(False, reason=f"exit {exit.exit_code}: a new pod would fail the same way")
-        delay = min(platform.replace_delay_s * 2 ** max(exit.boot_failures - 1, 0), MAX_BACKOFF_S)
+        base = max(platform.replace_delay_s, BOOT_RETRY_FLOOR_S)  # never back to back
+        delay = min(base * 2 ** max(exit.boot_failures - 1, 0), MAX_BACKOFF_S)
         return Replacement(True, delay, wipe, "failed before ready; retried with back-off")
     raise ValueError(f"unknown exit cause {exit.cause!r}")
 

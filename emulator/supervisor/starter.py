@@ -30,7 +30,7 @@ gossip_interval_ms = 500
 suspicion_timeout_ms = 5000
 
 [platform]
-# How pods behave. Fargate / Cloud Run: a recycled pod starts on an empty volume.
+# How pods behave. Fargate / Cloud Run: every new pod starts on an empty volume.
 recycle_volume = "empty"      # "empty" | "keep" (a Kubernetes PVC)
 # "stable": each slot has a fixed WEFTKIT_PERSIST_INSTANCE_ID (vector-1, ...), as a
 # StatefulSet or per-task env would give. "new": a random id per pod, the

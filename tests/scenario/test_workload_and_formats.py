@@ -116,3 +116,9 @@ def test_platform_replace_delay_reaches_the_replacement_policy():
     with pytest.raises(ConfigFileError) as info:
         parse_config("[platform]\nreplace_delay_s = 7200\n")
     assert "line 2: platform.replace_delay_s: must be from 0 to 3600 seconds" in str(info.value)
+
+
+def test_boot_failures_never_retry_back_to_back():
+    from emulator.supervisor.policy import FAILED, PodExit, after_exit
+    platform = parse_config("[platform]\nreplace_delay_s = 0\n").platform
+    assert [after_exit(PodExit(FAILED, 4, n), platform).delay_s for n in (1, 2, 3)] == [1.0, 2.0, 4.0]
