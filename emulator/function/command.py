@@ -38,8 +38,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--bucket", default=BUCKET)
     p.add_argument("--s3-port", type=int, default=0, help="port of the embedded moto (default: free)")
     p.add_argument("--s3-log", type=Path, metavar="FILE",
-                   help="where the embedded moto's output goes (default: a temporary file, "
-                   "removed when it stops cleanly)")
+                   help="keep the embedded moto's output in FILE (default: an unnamed "
+                   "temporary file, quoted only if the store fails to start)")
     p.add_argument("--async", dest="async_storage", action="store_true",
                    help="answer 202 once verified and store in the background")
     p.add_argument("--no-splice", dest="splice", action="store_false",

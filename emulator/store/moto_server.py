@@ -11,8 +11,9 @@ holding the port. Start it from a long-lived thread (the main thread, the
 event loop's): the death signal fires when the *starting thread* ends.
 
 The child's stdout and stderr go to a log file, not to the user's terminal:
-`log_path`, or a temporary file that is removed when a clean stop leaves
-nothing worth reading.
+`log_path`, or else an anonymous temporary file (unlinked at once, so that
+nothing is left behind even when both processes are killed), kept open only
+to quote the store's last words if it fails to start.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ _CREDENTIALS = {"AWS_ACCESS_KEY_ID": "wkp-emu", "AWS_SECRET_ACCESS_KEY": "wkp-em
 
 
 class StoreFailed(RuntimeError):
-    """The embedded store did not start; the message names its log."""
+    """The embedded store did not start; the message quotes its last words."""
 
 
 class EmbeddedS3:
@@ -43,9 +44,9 @@ class EmbeddedS3:
                  ready_timeout_s: float = 60.0):
         self.host, self.port = host, port
         self.log_path = Path(log_path) if log_path else None
-        self._own_log = log_path is None
         self._ready_timeout_s = ready_timeout_s
         self._proc: subprocess.Popen | None = None
+        self._log = None  # the open log, read back for StoreFailed
         self._log_offset = 0
 
     @property
@@ -75,18 +76,22 @@ class EmbeddedS3:
 
     def _spawn(self) -> None:
         if self.log_path is None:
-            fd, name = tempfile.mkstemp(prefix="wkp-emu-s3-", suffix=".log")
-            os.close(fd)
-            self.log_path = Path(name)
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+            self._log = tempfile.TemporaryFile(prefix="wkp-emu-s3-")
+        else:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log = self.log_path.open("a+b")  # readable too: for StoreFailed
+        self._log_offset = self._log.seek(0, os.SEEK_END)  # this run's output starts here
         argv = [sys.executable, "-m", "emulator.store.moto_process", "--host", self.host,
                 "--port", str(self.port), "--parent-pid", str(os.getpid())]
-        with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-                env=child_env(_CREDENTIALS),
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+        self._proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log,
+            env=child_env(_CREDENTIALS),
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+
+    def _failed(self, what: str) -> StoreFailed:
+        words = _tail(self._log, self._log_offset)
+        where = f"; see {self.log_path}" if self.log_path else ""
+        return StoreFailed(f"the embedded S3 store {what}{': ' + words if words else ''}{where}")
 
     def _ready_line(self, deadline: float) -> dict:
         line = b""
@@ -95,14 +100,11 @@ class EmbeddedS3:
             while not line.endswith(b"\n"):
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise StoreFailed(f"the embedded S3 store was not ready within "
-                                      f"{self._ready_timeout_s:.0f} s; see {self.log_path}")
+                    raise self._failed(f"was not ready within {self._ready_timeout_s:.0f} s")
                 if selector.select(min(left, 0.5)):
                     data = os.read(self._proc.stdout.fileno(), 4096)
                     if not data:
-                        code = self._proc.wait()
-                        raise StoreFailed(f"the embedded S3 store exited with {code} before it "
-                                          f"was ready: {_tail(self.log_path, self._log_offset)}")
+                        raise self._failed(f"exited with {self._proc.wait()} before it was ready")
                     line += data
         self._proc.stdout.close()  # the child points its stdout at the log after this line
         return json.loads(line)
@@ -116,8 +118,7 @@ class EmbeddedS3:
                 return
             except OSError:
                 if time.monotonic() > deadline or not self.running:
-                    raise StoreFailed(f"the embedded S3 store at {self.endpoint} does not "
-                                      f"answer; see {self.log_path}") from None
+                    raise self._failed(f"at {self.endpoint} does not answer") from None
                 time.sleep(0.05)
             finally:
                 conn.close()
@@ -137,8 +138,9 @@ class EmbeddedS3:
             code = proc.wait()
         if proc.stdout and not proc.stdout.closed:
             proc.stdout.close()
-        if self._own_log and code == 0 and self.log_path is not None:
-            self.log_path.unlink(missing_ok=True)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
         return code
 
     def __enter__(self):
@@ -148,12 +150,10 @@ class EmbeddedS3:
         self.stop()
 
 
-def _tail(path: Path, offset: int, lines: int = 3) -> str:
+def _tail(log, offset: int, lines: int = 3) -> str:
     """The child's last words in its log since `offset` (a log kept across runs)."""
     try:
-        with path.open("rb") as f:
-            f.seek(offset)
-            text = f.read().decode(errors="replace")
-    except OSError:
+        text = os.pread(log.fileno(), 1 << 20, offset).decode(errors="replace")
+    except (OSError, ValueError, AttributeError):
         return ""
     return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])

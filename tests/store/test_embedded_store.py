@@ -53,21 +53,18 @@ def test_runs_in_a_child_logs_to_its_file_and_stops(tmp_path):
     assert log.exists()  # kept: the caller chose where it goes
 
 
-def test_a_temporary_log_is_removed_after_a_clean_stop():
-    s3 = EmbeddedS3().start()
-    log = s3.log_path
-    assert log.exists()
-    assert s3.stop() == 0 and not log.exists()
-
-
-def test_a_busy_port_fails_with_the_stores_own_words(tmp_path):
+@pytest.mark.parametrize("with_log", [True, False])
+def test_a_busy_port_fails_with_the_stores_own_words(tmp_path, with_log):
+    """With or without a log file of its own, the failure quotes the store."""
+    log = tmp_path / "store.log" if with_log else None
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
-        s3 = EmbeddedS3(port=busy.getsockname()[1], log_path=tmp_path / "store.log")
-        with pytest.raises(StoreFailed, match="exited with 1 before it was ready.*in use"):
+        s3 = EmbeddedS3(port=busy.getsockname()[1], log_path=log)
+        with pytest.raises(StoreFailed, match="exited with 1 before it was ready.*in use") as failed:
             s3.start()
     assert not s3.running
+    assert (str(log) in str(failed.value)) == with_log
 
 
 PARENT = """
