@@ -153,7 +153,8 @@ class EmbeddedS3:
 def _tail(log, offset: int, lines: int = 3) -> str:
     """The child's last words in its log since `offset` (a log kept across runs)."""
     try:
-        text = os.pread(log.fileno(), 1 << 20, offset).decode(errors="replace")
+        start = max(offset, os.fstat(log.fileno()).st_size - 64 * 1024)
+        text = os.pread(log.fileno(), 64 * 1024, start).decode(errors="replace")
     except (OSError, ValueError, AttributeError):
         return ""
     return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
