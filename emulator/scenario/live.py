@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from emulator.api.client import ControlClient, ControlError, NoEmulator, control_url
+from emulator.supervisor.processes import _die_with_parent as die_with_parent
 
 from . import toml_out
 from .actions import StepFailed, carry_out
@@ -79,9 +80,12 @@ def launch(tables: dict, log: Callable[[str], None] = lambda m: None) -> Stack:
     config = workdir / "wkp-emu.toml"
     config.write_text(loopback_config(tables, state))
     out, err = (workdir / "up.jsonl").open("wb"), (workdir / "up.stderr").open("wb")
+    # Its own session (a Ctrl-C to the runner does not reach it mid-flush; we stop it), but
+    # tied to us: if the runner is SIGKILLed, the stack and its engines go too.
     popen = subprocess.Popen([sys.executable, "-m", "emulator.cli", "up", "--headless", "--fresh",
                               "--config", str(config)], stdout=out, stderr=err,
-                             stdin=subprocess.DEVNULL, start_new_session=True)
+                             stdin=subprocess.DEVNULL, start_new_session=True,
+                             preexec_fn=die_with_parent if sys.platform == "linux" else None)
     log(f"starting the stack (state in {state})")
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -231,12 +235,13 @@ def run_live(scenario: Scenario, *, attach: bool = False, state_dir: str | None 
         witness, recoveries = _collect_witness(stack.state_dir)
         evidence = Evidence(t0, end, tuple(recorder.events), tuple(steps), witness, recoveries,
                             tuple(sampler.function), tuple(sampler.members), ledgers)
-    finally:
-        for thread in (sampler, recorder):
-            if thread is not None and thread.is_alive():
-                thread.stop()
+    finally:  # the stack goes first: nothing below may leave a stack of ours running
         if stack.owned:
             _terminate(stack.popen)
+        for thread in (sampler, recorder):
+            if thread is not None:
+                thread.stop()
+        if stack.owned:
             if keep_state is not None:
                 _keep(stack, keep_state)
             shutil.rmtree(stack.workdir, ignore_errors=True)

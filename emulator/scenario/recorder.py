@@ -52,6 +52,8 @@ class EventRecorder(threading.Thread):
 
     def stop(self) -> None:
         self._halt.set()
+        if not self.is_alive():
+            return
         if self._conn is not None and self._conn.sock is not None:
             try:
                 self._conn.sock.shutdown(2)
@@ -84,4 +86,5 @@ class Sampler(threading.Thread):
 
     def stop(self) -> None:
         self._halt.set()
-        self.join(5)
+        if self.is_alive():
+            self.join(5)

@@ -167,3 +167,30 @@ def test_attach_runs_on_a_running_emulator_and_leaves_its_fleet(tmp_path):
         with urllib.request.urlopen(f"{emu.engine_url('vector-1')}/records?prefix=burst-") as resp:
             records = json.loads(resp.read())
         assert records["count"] == 50
+
+
+def test_a_runner_killed_with_sigkill_leaves_no_stack(tmp_path):
+    """The stack is tied to its runner: SIGKILL the runner, and no engine or store stays behind."""
+    import re
+    import signal
+    import time
+
+    import psutil
+    popen = subprocess.Popen(WKP_EMU + ["scenario", "run", "spot-interruption", "--out", str(tmp_path / "o")],
+                             cwd=REPO, env=child_env(), stdout=subprocess.PIPE, text=True)
+    state = None
+    for line in popen.stdout:   # "starting the stack (state in DIR)", then "t=   0.0s ..."
+        state = state or (re.search(r"state in (\S+)\)", line) or [None, None])[1]
+        if "begins" in line:
+            break
+    assert state, "the runner never said where its stack lives"
+    workdir = state.rsplit("/", 1)[0]   # `up`'s own command line names its config there
+    popen.send_signal(signal.SIGKILL)
+    popen.wait(10)
+
+    def ours():
+        return [p.pid for p in psutil.process_iter(["cmdline"]) if workdir in " ".join(p.info["cmdline"] or ())]
+    deadline = time.monotonic() + 30
+    while ours() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert ours() == []
