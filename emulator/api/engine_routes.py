@@ -6,6 +6,8 @@
     POST /v1/engines/{name}/workload   {"rate": n | "auto", "value_bytes": n}: switch it now
     POST /v1/fleet/{kind}/workload     the same for every running engine of the kind, and
                                        remembered for the kind's later pods
+    GET  /v1/store/objects?tenant=T&engine=E&instance=I   one instance's objects (the TUI's
+                                       store browser): kind, cursors, size, encoding, part, age
 """
 from __future__ import annotations
 
@@ -86,7 +88,31 @@ async def set_kind_workload(request):
                               "engines": answers})
 
 
+async def store_objects(request):
+    """The snapshot objects (and claim) under one tenant / engine / instance."""
+    from emulator.protocol import layout
+    q = request.query
+    parts = [q.get("tenant", ""), q.get("engine", ""), q.get("instance", "")]
+    if not all(p and "/" not in p for p in parts):
+        raise ActionError("tenant, engine and instance are required (names without /)")
+    prefix = "/".join([layout.ROOT, *parts]) + "/"
+    objects = []
+    for info in await _sup(request).services.store.list(prefix):
+        obj = layout.parse_key(info.key, info.size, info.etag, info.last_modified)
+        if obj is None:
+            objects.append({"key": info.key, "kind": "other", "size": info.size,
+                            "stored_at": info.last_modified})
+            continue
+        objects.append({"key": obj.key, "kind": obj.kind, "size": obj.size, "etag": obj.etag,
+                        "stored_at": obj.stored_at, "encoding": obj.encoding.value,
+                        "cursor_from": str(obj.cursor_from) if obj.cursor_from else None,
+                        "cursor_to": str(obj.cursor_to),
+                        "part": [obj.part.index, obj.part.count] if obj.part else None})
+    return web.json_response({"prefix": prefix, "objects": objects})
+
+
 def add_routes(router) -> None:
+    router.add_get("/v1/store/objects", store_objects)
     router.add_get("/v1/engines/{name}/status", engine_status)
     router.add_get("/v1/engines/{name}/ledger", engine_ledger)
     router.add_get("/v1/engines/{name}/workload", get_workload)

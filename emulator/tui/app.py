@@ -47,6 +47,7 @@ class FleetApp(App):
     #fault-fields Label { padding: 1 0; }
     #summary { height: 1; background: $boost; }
     #fleet { height: 1fr; }
+    #fleet-header { height: 1; }
     Sparkline { height: 1; width: 1fr; }
     .spark-row, #detail-sparks { height: 1; }
     #function-sparks { height: auto; }

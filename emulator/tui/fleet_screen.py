@@ -32,7 +32,9 @@ class FleetScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static("connecting…", id="summary")
         yield Field(placeholder="filter by name, kind or state (enter applies, esc clears)", id="filter")
-        yield FleetTable(id="fleet")
+        header = Static("", id="fleet-header")
+        yield header
+        yield FleetTable(header, id="fleet")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -63,9 +65,6 @@ class FleetScreen(Screen):
         if self.table.selected:
             from .detail import DetailScreen
             self.app.push_screen(DetailScreen(self.table.selected))
-
-    def on_data_table_row_selected(self, event) -> None:
-        self.action_detail()
 
     def action_logs(self) -> None:
         if self.table.selected:

@@ -24,6 +24,12 @@ class FleetModel:
         self.pushes: dict[str, deque] = {}      # name -> bytes of its recent acknowledged pushes
         self.alerts: dict[str, int] = {}        # name -> failed pushes, crashes seen by the view
         self.workloads: dict[str, dict] = {}    # name -> its workload as last switched
+        self.versions: dict[str, int] = {}      # name -> bumped on every change (caches key on it)
+
+    def _bump(self, names: set[str]) -> set[str]:
+        for name in names:
+            self.versions[name] = self.versions.get(name, 0) + 1
+        return names
 
     def apply_fleet(self, engines: list[dict]) -> set[str]:
         fresh = {e["name"]: e for e in engines}
@@ -33,7 +39,7 @@ class FleetModel:
                 changed.add(name)
             self._note_push(name, self.rows.get(name), row)
         self.rows = fresh
-        return changed
+        return self._bump(changed)
 
     def _note_push(self, name: str, before: dict | None, after: dict) -> None:
         push = after.get("last_push") or {}
@@ -46,7 +52,7 @@ class FleetModel:
             gone = set(data.get("stopped") or ())
             for n in gone:
                 self.rows.pop(n, None)
-            return gone
+            return self._bump(gone)
         if not kind.startswith(("engine.", "membership.")):
             return set()
         row = self.rows.get(name)
@@ -63,7 +69,7 @@ class FleetModel:
         row.update(update)
         if kind == "engine.pushed":
             self._note_push(name, before, row)
-        return {name} if row != before else set()
+        return self._bump({name}) if row != before else set()
 
     def names(self, text: str = "", sort: str = "name") -> list[str]:
         """The rows to show: those whose name, kind or state contains `text`, sorted."""

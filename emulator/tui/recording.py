@@ -25,6 +25,13 @@ async def record(source, seconds: float = 2.0, engines: tuple[str, ...] = ()) ->
     views = {}
     for path in VIEWS:
         views[path] = await (source.text(path) if path == "/metrics" else source.get(path))
+    from urllib.parse import urlencode
+    for tenant, kinds in (views["/v1/store"].get("tenants") or {}).items():
+        for engine, instances in kinds.items():
+            for instance in instances:
+                path = "/v1/store/objects?" + urlencode({"tenant": tenant, "engine": engine,
+                                                         "instance": instance})
+                views[path] = await source.get(path)
     for name in engines:
         views[f"/v1/engines/{name}/status"] = await source.get(f"/v1/engines/{name}/status")
         views[f"/v1/engines/{name}/ledger?tail=200"] = await source.get(f"/v1/engines/{name}/ledger?tail=200")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -51,9 +52,41 @@ class StoreScreen(Screen):
             for engine, instances in sorted(engines.items()):
                 e = t.add(engine, expand=True)
                 for instance, node in sorted(instances.items()):
-                    e.add_leaf(instance_label(instance, node, now), data={"instance": instance, **node})
+                    e.add(instance_label(instance, node, now), allow_expand=True,
+                          data={"tenant": tenant, "engine": engine, "instance": instance, **node})
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
         data = event.node.data
         self.query_one("#store-selected", Static).update(
             json.dumps(data, indent=1, default=str) if data else "")
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
+        data = event.node.data
+        if data and "instance" in data and not event.node.children:
+            self.load_objects(event.node)
+
+    @work(group="store-objects")
+    async def load_objects(self, node) -> None:
+        """The instance's objects, fetched when it is opened (enter)."""
+        from urllib.parse import urlencode
+        from emulator.api.client import ControlError, NoEmulator
+        d = node.data
+        query = urlencode({"tenant": d["tenant"], "engine": d["engine"], "instance": d["instance"]})
+        try:
+            answer = await self.app.source.get(f"/v1/store/objects?{query}")
+        except (ControlError, NoEmulator) as exc:
+            self.app.notify(f"store objects: {exc}", severity="error")
+            return
+        now = self.app.now()
+        for obj in answer.get("objects") or []:
+            node.add_leaf(object_label(obj, now), data=obj)
+
+
+def object_label(obj: dict, now: float) -> str:
+    """'delta  wkc_0000_0010 -> wkc_0000_0020  1.2 KiB  zstd  4s ago' (pure)."""
+    span = f"{obj.get('cursor_from')} -> {obj.get('cursor_to')}" if obj.get("cursor_from") \
+        else str(obj.get("cursor_to") or obj.get("key"))
+    part = f"  part {obj['part'][0]}/{obj['part'][1]}" if obj.get("part") else ""
+    stored = obj.get("stored_at")
+    return (f"{obj.get('kind', '?'):<5}  {span}  {size(obj.get('size'))}  {obj.get('encoding') or ''}"
+            f"{part}  {age(now - stored) if stored else '-'} ago")

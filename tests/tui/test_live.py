@@ -60,6 +60,9 @@ async def test_recycle_key_recycles_and_nothing_acknowledged_is_lost(emulator):
         assert (row(app, "relational-1").get("boot") or {}).get("how") == "restored"
     recovery = emulator.control.get("/v1/engines/relational-1/ledger?tail=5")["recovery"]
     assert recovery["boot"] == "restored" and recovery["lost_acknowledged"] == 0, recovery
+    objects = emulator.control.get("/v1/store/objects?tenant=default&engine=relational&instance=relational-1")
+    kinds = {o["kind"] for o in objects["objects"]}
+    assert "full" in kinds and all(o["cursor_to"] for o in objects["objects"] if o["kind"] != "other")
 
 
 async def test_scale_to_zero_and_back_and_a_refused_scale(emulator):

@@ -12,7 +12,7 @@ from emulator.tui.format import (age, histogram, push_cell, quantile, rates, req
                                  size, summary_line)
 from emulator.tui.function_view import function_rows
 from emulator.tui.model import FleetModel, lag
-from emulator.tui.store_browser import instance_label
+from emulator.tui.store_browser import instance_label, object_label
 
 ROW = {"name": "vector-1", "kind": "vector", "state": "running", "pid": 10, "port": 4000,
        "instance_id": "vector-1", "cursor": "wkc_0000_0010", "lsn": 12, "durable_lsn": 10,
@@ -129,3 +129,10 @@ def test_store_instance_label():
     label = instance_label("vector-1", {"fulls": 1, "deltas": 3, "bytes": 2048, "head": "c9",
                                         "last_stored_at": 90.0, "claimed": True}, now=100.0)
     assert label == "vector-1  1 full + 3 delta, 2.0 KiB, head c9, 10s ago, [yellow]claimed[/yellow]"
+
+
+def test_store_object_label():
+    delta = {"kind": "delta", "cursor_from": "c1", "cursor_to": "c2", "size": 1536, "encoding": "zstd",
+             "part": [2, 3], "stored_at": 96.0}
+    assert object_label(delta, now=100.0) == "delta  c1 -> c2  1.5 KiB  zstd  part 2/3  4s ago"
+    assert object_label({"kind": "other", "key": "k/claim", "size": 2}, now=1.0) == "other  k/claim  2 B    - ago"

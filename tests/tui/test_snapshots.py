@@ -18,7 +18,7 @@ def test_fleet(snap_compare, recorded_app, size):
 
 
 @pytest.mark.parametrize("name,keys", [
-    ("function", ("2",)), ("store", ("3",)), ("discovery", ("4",)), ("events", ("5",)),
+    ("function", ("2",)), ("store", ("3",)), ("store_objects", ("3", "down", "down", "down", "enter")), ("discovery", ("4",)), ("events", ("5",)),
     ("detail", ("down", "enter")), ("help", ("question_mark",)), ("fault_dialog", ("f",)),
     ("scale_dialog", ("down", "s")), ("filtered_sorted", ("slash", "v", "e", "c", "enter", "o", "o")),
     ("marked", ("down", "space", "down", "space")),
@@ -34,7 +34,16 @@ def _run(keys):
             await pilot.press(key)
             await pilot.pause()
         await loaded(pilot)
-        if keys and keys[-1] == "enter" and "down" in keys:  # the detail screen fetches its views
+        if keys[:1] == ("3",) and "enter" in keys:  # the opened instance fetches its objects
+            from textual.widgets import Tree
+            tree = pilot.app.screen.query_one(Tree)
+            for _ in range(100):
+                if any("cursor_to" in (n.data or {}) for n in tree._tree_nodes.values()):
+                    break
+                await pilot.pause(0.02)
+            await pilot.press("down")
+            await pilot.pause()
+        if keys == ("down", "enter"):  # the detail screen fetches its views
             for _ in range(100):
                 if "loading" not in str(pilot.app.screen.query_one("#detail-status").render()):
                     break
