@@ -172,7 +172,11 @@ class FleetApp(App):
         except (ControlError, NoEmulator) as exc:
             self.post_message(ActionDone(f"{what}: {exc}", ok=False))
             return
-        self.post_message(ActionDone(done(answer) if done else f"{what}: done"))
+        try:
+            text = done(answer) if done else f"{what}: done"
+        except (KeyError, TypeError, ValueError, AttributeError):  # an answer of another shape
+            text = f"{what}: done"
+        self.post_message(ActionDone(text))
 
     def _fleet(self) -> FleetScreen | None:
         return self.screen if isinstance(self.screen, FleetScreen) else None

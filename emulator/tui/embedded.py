@@ -43,7 +43,8 @@ async def up_with_tui(config, fresh: bool) -> int:
     print("wkp-emu: starting the stack (store, function, discovery, engines) ...", flush=True)
     supervisor, runner = await start_stack(config, fresh)
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(supervisor.stop()))
+    for sig in (signal.SIGTERM, signal.SIGINT):  # ctrl+c on the keyboard is a key (it asks)
+        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(supervisor.stop()))
     source = LiveSource(supervisor.control_url)
     app = FleetApp(source, embedded=True)
 
