@@ -75,7 +75,7 @@ class FleetTable(ScrollView, can_focus=True):
         key = (model.versions.get(name), int(now), model.alerts.get(name, 0), marked)
         made = self._made.get(name)
         if made is None or made[0] != key:
-            cells = row_cells(model.rows[name], now, key[2], marked)
+            cells = row_cells(model.rows[name], now, key[2], marked, model.member_status(name))
             made = self._made[name] = (key, cells, cell_widths(cells))
         return made
 

@@ -55,7 +55,11 @@ def push_cell(push: dict | None, now: float) -> str:
     return f"{age(now - at) if isinstance(at, (int, float)) else '-'} {dash(push.get('kind'))} {dash(push.get('status'))}"
 
 
-def discovery_cell(d) -> str:
+def discovery_cell(d, member: str | None = None):
+    """Discovery's own verdict on the engine when known (alive / suspect / failed /
+    left), else what the engine says of itself (registered / joining)."""
+    if member:
+        return Text(member, style=MEMBER_STYLE.get(member, ""))
     if not isinstance(d, dict):
         return dash(d)
     return "registered" if d.get("registered") else "joining"
@@ -65,7 +69,8 @@ def boot_cell(boot) -> str:
     return dash(boot.get("how") if isinstance(boot, dict) else boot)
 
 
-def row_cells(row: dict, now: float, alerts: int = 0, marked: bool = False) -> tuple:
+def row_cells(row: dict, now: float, alerts: int = 0, marked: bool = False,
+              member: str | None = None) -> tuple:
     """One fleet row's cells, in COLUMNS order, the state coloured."""
     state = row.get("state", "?")
     n_alerts = alerts + (row.get("alerts") or 0)
@@ -74,7 +79,7 @@ def row_cells(row: dict, now: float, alerts: int = 0, marked: bool = False) -> t
             dash(row.get("port")), dash(row.get("instance_id")), short_cursor(row.get("cursor")),
             f"{dash(row.get('lsn'))}/{dash(row.get('durable_lsn'))}", dash(lag(row)),
             push_cell(row.get("last_push"), now), size(row.get("buffered_bytes")),
-            boot_cell(row.get("boot")), discovery_cell(row.get("discovery")),
+            boot_cell(row.get("boot")), discovery_cell(row.get("discovery"), member),
             Text(str(n_alerts), style="bold red") if n_alerts else "0")
 
 

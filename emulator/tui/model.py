@@ -25,6 +25,7 @@ class FleetModel:
         self.alerts: dict[str, int] = {}        # name -> failed pushes, crashes seen by the view
         self.workloads: dict[str, dict] = {}    # name -> its workload as last switched
         self.versions: dict[str, int] = {}      # name -> bumped on every change (caches key on it)
+        self.members: dict[str, str] = {}       # discovery node id (an instance id) -> status
 
     def _bump(self, names: set[str]) -> set[str]:
         for name in names:
@@ -45,6 +46,16 @@ class FleetModel:
         push = after.get("last_push") or {}
         if push and push != (before or {}).get("last_push") and push.get("status") in (200, 202):
             self.pushes.setdefault(name, deque(maxlen=HISTORY)).append(push.get("bytes") or 0)
+
+    def apply_members(self, members: list[dict]) -> set[str]:
+        """Discovery's view of each engine (alive / suspect / failed / left), by instance id."""
+        fresh = {m.get("node_id"): m.get("status") for m in members if m.get("node_id")}
+        moved = {k for k in set(fresh) | set(self.members) if fresh.get(k) != self.members.get(k)}
+        self.members = fresh
+        return self._bump({n for n, r in self.rows.items() if r.get("instance_id") in moved})
+
+    def member_status(self, name: str) -> str | None:
+        return self.members.get(self.rows.get(name, {}).get("instance_id"))
 
     def apply_event(self, event: dict) -> set[str]:
         kind, name, data = event.get("kind", ""), event.get("subject", ""), event.get("data") or {}

@@ -136,3 +136,13 @@ def test_store_object_label():
              "part": [2, 3], "stored_at": 96.0}
     assert object_label(delta, now=100.0) == "delta  c1 -> c2  1.5 KiB  zstd  part 2/3  4s ago"
     assert object_label({"kind": "other", "key": "k/claim", "size": 2}, now=1.0) == "other  k/claim  2 B    - ago"
+
+
+def test_discovery_verdict_wins_over_the_engine_own_word():
+    model = FleetModel()
+    model.apply_fleet([ROW])
+    assert model.apply_members([{"node_id": "vector-1", "status": "suspect"}]) == {"vector-1"}
+    assert model.apply_members([{"node_id": "vector-1", "status": "suspect"}]) == set()
+    cell = row_cells(ROW, 100.0, member=model.member_status("vector-1"))[12]
+    assert str(cell) == "suspect" and cell.style == "yellow"
+    assert row_cells(dict(ROW, discovery={"registered": False}), 100.0)[12] == "joining"
