@@ -18,7 +18,7 @@ KINDS = (
     "service.started", "service.stopped", "service.failed",
     "engine.starting", "engine.started", "engine.restored", "engine.pushed", "engine.push_failed",
     "engine.stopping", "engine.stopped", "engine.crashed", "engine.killed", "engine.recycled",
-    "engine.failed", "engine.workload",
+    "engine.failed", "engine.workload", "engine.alert", "engine.phase",
     "fleet.scaled", "membership.changed", "fault.set", "fault.cleared", "store.reset",
 )
 

@@ -72,7 +72,7 @@ class FleetModel:
                 return set()
             row = self.rows[name] = {"name": name, "kind": name.rpartition("-")[0]}
         update = _row_update(kind, data, event.get("at"))
-        if kind in ("engine.push_failed", "engine.crashed", "engine.failed"):
+        if kind in ("engine.push_failed", "engine.crashed", "engine.failed", "engine.alert"):
             self.alerts[name] = self.alerts.get(name, 0) + 1
         if kind == "engine.workload":
             self.workloads[name] = data
@@ -108,6 +108,8 @@ def _row_update(kind: str, data: dict, at) -> dict:
                 update[key] = data[key]
     if kind in ("engine.crashed", "engine.failed") and data.get("message"):
         update["failure"] = data["message"]
+    if kind == "engine.phase":
+        update["phase"] = data.get("phase")
     if kind == "membership.changed":
         update["discovery"] = data.get("discovery")
     return update
