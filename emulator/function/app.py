@@ -144,7 +144,9 @@ async def clear_faults(request):
 
 
 async def delete_fault(request):
-    found = request.app[FAULTS].remove(int(request.match_info["fault_id"]))
+    digits = request.match_info["fault_id"]
+    # \d+ also matches non-ASCII digits, and int() refuses over 4300 digits: neither is an id.
+    found = digits.isascii() and len(digits) <= 18 and request.app[FAULTS].remove(int(digits))
     return web.json_response({"removed": found}, status=200 if found else 404)
 
 

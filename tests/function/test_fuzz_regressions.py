@@ -39,3 +39,10 @@ async def test_a_mixed_chain_with_an_undecodable_object_restores_as_400_not_5xx(
     reply = await wkp.restore()
     assert reply.status == 400 and reply.json()["error"] == "CorruptPayload"
     assert (await wkp.health()).status == 200
+
+
+async def test_a_fault_id_too_long_for_an_int_is_404_not_500(function, http):
+    """int() refuses more than 4300 digits (ValueError): no such fault, not a crash."""
+    async with http.delete(str(function.make_url("/_wkp/faults/" + "9" * 5000))) as resp:
+        assert resp.status == 404
+        assert (await resp.json())["removed"] is False
