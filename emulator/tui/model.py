@@ -72,8 +72,10 @@ class FleetModel:
                 return set()
             row = self.rows[name] = {"name": name, "kind": name.rpartition("-")[0]}
         update = _row_update(kind, data, event.get("at"))
-        if kind in ("engine.push_failed", "engine.crashed", "engine.failed", "engine.alert"):
+        if kind in ("engine.push_failed", "engine.crashed", "engine.failed"):
             self.alerts[name] = self.alerts.get(name, 0) + 1
+        if kind == "engine.alert":  # the engine's own count, which the next poll confirms
+            update["alerts"] = (row.get("alerts") or 0) + 1
         if kind == "engine.workload":
             self.workloads[name] = data
         before = dict(row)

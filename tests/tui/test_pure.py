@@ -46,6 +46,8 @@ def test_events_update_the_row_they_name_and_say_which_changed():
     assert changed == {"vector-1"} and model.rows["vector-1"]["durable_lsn"] == 12
     model.apply_event({"kind": "engine.push_failed", "subject": "vector-1", "data": {"status": 503}})
     assert model.alerts["vector-1"] == 1
+    model.apply_event({"kind": "engine.alert", "subject": "vector-1", "data": {"alert": "auth"}})
+    assert model.rows["vector-1"]["alerts"] == 1 and row_cells(model.rows["vector-1"], 0, 1)[13].plain == "2"
     assert model.apply_event({"kind": "engine.started", "subject": "ghost-1"}) == set()  # unknown row
     assert model.apply_event({"kind": "engine.starting", "subject": "graph-1"}) == {"graph-1"}
     assert model.apply_event({"kind": "fleet.scaled", "subject": "graph",
