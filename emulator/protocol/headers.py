@@ -19,9 +19,10 @@ from .signing import parse_timestamp
 _HEX = set("0123456789abcdef")
 
 
-def _is_decimal(text: str) -> bool:
-    """ASCII digits only: str.isdigit() also accepts "²" (int() then raises) and "٣"."""
-    return text.isascii() and text.isdigit()
+def _is_decimal(text: str, max_digits: int = 18) -> bool:
+    """ASCII digits only: str.isdigit() also accepts "²" (int() then raises) and "٣".
+    Bounded: int() refuses more than 4300 digits, and no field here needs more than 18."""
+    return text.isascii() and text.isdigit() and len(text) <= max_digits
 
 
 def _get(headers: Mapping[str, str], name: str) -> str | None:
@@ -71,7 +72,7 @@ class Part:
         if value is None or value == "":
             return None
         left, sep, right = value.partition("/")
-        if not (sep and _is_decimal(left) and _is_decimal(right)):
+        if not (sep and _is_decimal(left, 4) and _is_decimal(right, 4)):
             raise MalformedRequest(f"{n.PART} {value!r} is not i/n", header=n.PART)
         index, count = int(left), int(right)
         if not 1 <= index <= count <= 9999:

@@ -46,3 +46,12 @@ async def test_a_fault_id_too_long_for_an_int_is_404_not_500(function, http):
     async with http.delete(str(function.make_url("/_wkp/faults/" + "9" * 5000))) as resp:
         assert resp.status == 404
         assert (await resp.json())["removed"] is False
+
+
+async def test_a_part_header_with_thousands_of_digits_is_400_not_500(wkp):
+    """int() refuses over 4300 digits; the header is malformed (400 naming it), not a crash."""
+    from emulator.protocol.cursor import Cursor
+    body = b"(\xb5/\xfd part"
+    request = wkp.persist_request(body, "full", Cursor(0, 3))
+    reply = await wkp.send(request, body, headers={"X-WeftKit-Part": "1" * 5000 + "/1"})
+    assert reply.status == 400 and reply.json()["header"] == "X-WeftKit-Part"
