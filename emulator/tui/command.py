@@ -24,6 +24,10 @@ def run_tui(args) -> int:
     except NoEmulator as exc:
         print(f"wkp-emu: {exc}", file=sys.stderr)
         return 3
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print("wkp-emu: tui needs a terminal (for scripts: wkp-emu status, wkp-emu logs -f)",
+              file=sys.stderr)
+        return 2
     from .app import FleetApp
     from .source import LiveSource
     app = FleetApp(LiveSource(base))

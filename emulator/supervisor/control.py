@@ -1,0 +1,208 @@
+"""The control surface as one object: what the control API, the CLI verbs, the TUI and
+the scenario runner ask of a running emulator, decided here and not in HTTP handlers.
+
+    ControlSurface(supervisor)
+        .health() -> HealthView            the "degraded" rule (policy.health_status) and why
+        .fleet() / .engine(name) -> FleetView / EngineView
+        .function() -> dict                the function's counters
+        .store() -> StoreView              objects per tenant / engine / instance
+        .discovery() -> DiscoveryView      discovery's members (relayed), or disabled
+        .faults() / .set_fault(spec) / .clear_faults()   routed to where each applies
+        .reset_store() -> int              empty the store and what describes it
+        .watch()                           emits what the poll alone does not: a service
+                                           that stopped under us (service.failed)
+
+Views are frozen dataclasses with `to_json()`, so the API serializes them and the
+TUI and scenarios get typed shapes rather than dicts to diff.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import asdict, dataclass, field
+
+import aiohttp
+
+from .policy import health_status
+
+
+@dataclass(frozen=True)
+class HealthView:
+    status: str                      # running | degraded
+    services: dict
+    engines: dict
+    failures: dict
+    uptime_s: float
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class EngineView:
+    name: str
+    kind: str
+    state: str
+    generation: int
+    pid: int | None
+    port: int | None
+    instance_id: str
+    cursor: str | None
+    lsn: int | None
+    durable_lsn: int | None
+    last_push: dict | None
+    buffered_bytes: int | None
+    boot: dict | None
+    discovery: dict | None
+    phase: str | None
+    alerts: int
+    failure: str | None
+    extra: dict = field(default_factory=dict)  # the rest of the pod's JSON (paths, times)
+
+    @classmethod
+    def of(cls, pod) -> "EngineView":
+        data = pod.to_json()
+        known = {f for f in cls.__dataclass_fields__ if f != "extra"}
+        status = pod.status or {}
+        return cls(**{k: data.get(k) for k in known if k not in ("phase", "alerts")},
+                   phase=status.get("phase"), alerts=int(status.get("alerts") or 0),
+                   extra={k: v for k, v in data.items() if k not in known})
+
+    def to_json(self) -> dict:
+        out = {k: v for k, v in asdict(self).items() if k != "extra"}
+        out.update(self.extra)
+        return out
+
+
+@dataclass(frozen=True)
+class FleetView:
+    engines: tuple[EngineView, ...]
+
+    def to_json(self) -> dict:
+        return {"engines": [e.to_json() for e in self.engines]}
+
+
+@dataclass(frozen=True)
+class StoreView:
+    objects: int
+    bytes: int
+    tenants: dict
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DiscoveryView:
+    enabled: bool
+    members: tuple
+    status: int = 200                 # what discovery answered (relayed as is)
+    raw: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return self.raw if self.raw else {"enabled": self.enabled, "members": list(self.members)}
+
+
+def service_transitions(before: dict, now: dict, *, stopping: bool) -> list[tuple[str, str, str]]:
+    """A service that was running and is not any more: failed, unless the emulator is
+    stopping (then it was stopped). Pure; `before` empty means nothing is known yet."""
+    out = []
+    for name, state in now.items():
+        if before.get(name) == "running" and state not in ("running", "disabled"):
+            out.append(("service.stopped" if stopping else "service.failed", name, state))
+    return out
+
+
+class ControlSurface:
+    def __init__(self, supervisor):
+        self.sup = supervisor
+        self._service_states: dict[str, str] = {}
+
+    # ---- views ------------------------------------------------------------
+    def health(self) -> HealthView:
+        s = self.sup
+        h = s.health()
+        return HealthView(health_status(h["services"], h["engines"]), h["services"], h["engines"],
+                          h["failures"], round(time.time() - s.started_at, 1))
+
+    def fleet(self) -> FleetView:
+        return FleetView(tuple(EngineView.of(p) for p in self.sup.pods.values()))
+
+    def engine(self, name: str) -> EngineView:
+        return EngineView.of(self.sup.pod(name))
+
+    def function(self) -> dict:
+        return self.sup.services.metrics.snapshot()
+
+    async def store(self) -> StoreView:
+        from emulator.api.store_view import store_view
+        return StoreView(**await store_view(self.sup.services.store))
+
+    async def discovery(self) -> DiscoveryView:
+        api = self.sup.services.discovery_api
+        if not api:
+            return DiscoveryView(False, ())
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+            async with http.get(f"{api}/v1/members") as resp:
+                data = await resp.json()
+        members = tuple(data.get("members") or ()) if isinstance(data, dict) else ()
+        return DiscoveryView(True, members, resp.status, data if isinstance(data, dict) else {})
+
+    # ---- faults -------------------------------------------------------------
+    async def faults(self) -> dict:
+        s, remote = self.sup, self.sup.remote_faults
+        return {"function": [f.to_json() for f in s.services.faults.list()],
+                "engines": dict(remote.engine_skews),
+                "discovery_partitioned": sorted(remote.engine_partitions),
+                "discovery": await remote.list_discovery()}
+
+    async def set_fault(self, spec) -> dict:
+        """Route one fault to where it applies; FaultSpecError names what is wrong."""
+        from emulator.api.faults import function_fault, parse_target
+        from emulator.function.faults import FaultSpecError
+        s = self.sup
+        target = parse_target(spec)
+        if not all(isinstance(spec.get(k, ""), str) for k in ("kind", "engine")):
+            raise FaultSpecError("kind and engine, when given, are strings")
+        if target in ("function", "store"):
+            result = {"target": target, **s.services.faults.add(function_fault(spec)).to_json()}
+        elif target == "engine":
+            result = await s.remote_faults.set_engine(spec)
+        else:
+            result = await s.remote_faults.set_discovery(spec)
+        s.events.emit("fault.set", target, **result)
+        return result
+
+    async def clear_faults(self) -> dict:
+        s = self.sup
+        cleared = {"function": s.services.faults.clear(),
+                   "engines": await s.remote_faults.clear_engines(),
+                   "discovery": await s.remote_faults.clear_discovery()}
+        s.events.emit("fault.cleared", "all", **cleared)
+        return cleared
+
+    # ---- store ----------------------------------------------------------------
+    async def reset_store(self) -> int:
+        """Empty the store, the function's warm chains and the witnesses (they describe
+        writes to the store just emptied)."""
+        s = self.sup
+        removed = await s.services.store.delete_prefix("")
+        from emulator.function.keys import CHAINS
+        s.services.function.runner.app[CHAINS].forget_all()
+        s.forget_witnesses()
+        s.events.emit("store.reset", "store", removed=removed)
+        return removed
+
+    # ---- what the poll alone does not see ---------------------------------------
+    def service_changes(self) -> list[tuple[str, str, str]]:
+        """[(event kind, service, state)] since the last call (service_transitions)."""
+        now = self.sup.service_states()
+        out = service_transitions(self._service_states, now, stopping=self.sup._stopping)
+        self._service_states = now
+        return out
+
+    async def watch(self, interval_s: float = 1.0) -> None:
+        while not self.sup.stopped.is_set():
+            for kind, name, state in self.service_changes():
+                self.sup.events.emit(kind, name, state=state)
+            await asyncio.sleep(interval_s)

@@ -1,0 +1,29 @@
+"""The control surface's own rules and shapes (pure parts; the routes that use it are
+exercised against a real emulator by test_up*, test_control_* and the TUI's tests)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from emulator.supervisor.control import EngineView, FleetView, HealthView, service_transitions
+from emulator.supervisor.fleet import Slot
+from emulator.supervisor.pods import Pod
+
+
+def test_a_service_that_stops_by_itself_failed_and_one_stopped_on_the_way_down_did_not():
+    assert service_transitions({}, {"discovery": "stopped"}, stopping=False) == []
+    assert service_transitions({"discovery": "running"}, {"discovery": "stopped"}, stopping=False) == [
+        ("service.failed", "discovery", "stopped")]
+    assert service_transitions({"discovery": "running"}, {"discovery": "stopped"}, stopping=True) == [
+        ("service.stopped", "discovery", "stopped")]
+    assert service_transitions({"discovery": "running"}, {"discovery": "running"}, stopping=False) == []
+
+
+def test_an_engine_view_keeps_every_field_of_the_pod_and_adds_phase_and_alerts():
+    pod = Pod(Slot("vector", 2), 3, Path("v"), Path("l"))
+    pod.status = {"phase": "push_wait", "alerts": 2, "cursor": "c", "lsn": 5, "durable_lsn": 4}
+    view = EngineView.of(pod)
+    assert (view.name, view.kind, view.generation, view.phase, view.alerts) == ("vector-2", "vector", 3, "push_wait", 2)
+    out = view.to_json()
+    assert set(pod.to_json()) <= set(out) and out["lsn"] == 5 and out["phase"] == "push_wait"
+    assert FleetView((view,)).to_json() == {"engines": [out]}
+    assert HealthView("running", {}, {}, {}, 1.0).to_json()["status"] == "running"
