@@ -42,7 +42,10 @@ async def json_object(request, *, optional: bool = False) -> dict:
     """The request's JSON body, which must be an object ({} when optional and absent)."""
     if optional and not request.can_read_body:
         return {}
-    body = await request.json()
+    try:
+        body = await request.json()
+    except ValueError as exc:  # not JSON, not UTF-8, or an integer of thousands of digits
+        raise ActionError(f"body is not JSON: {exc}") from None
     if not isinstance(body, dict):
         raise ActionError(f"the body must be a JSON object, got {type(body).__name__}")
     return body

@@ -22,6 +22,7 @@ async def control():
 @pytest.mark.parametrize("path,body", [
     ("/v1/fleet/vector/recycle", b"-2.0722146941642924e+32"),  # JSON, but not an object
     ("/v1/fleet/vector/scale", b"[1]"),
+    ("/v1/fleet/vector/scale", b'{"replicas": ' + b"1" * 5000 + b"}"),  # int() refuses 4300+ digits
     ("/v1/faults", b"\xa5\x1a\x89\xd0\x14J"),                    # not UTF-8
     ("/v1/faults", b'"function"'),
     ("/v1/faults", b'{"target": "function", "kind": 5}'),         # kind not a string
