@@ -7,7 +7,6 @@ Routes are documented in docs/discovery.md and docs/discovery-openapi.yaml.
 """
 from __future__ import annotations
 
-import json
 import time
 
 from aiohttp import web
@@ -68,7 +67,7 @@ async def _node_lifecycle(app: web.Application):
 async def _json_body(request: web.Request):
     try:
         return await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except ValueError:  # not JSON, not UTF-8, or an integer of thousands of digits
         raise RequestError("body", "expected a JSON body") from None
 
 
