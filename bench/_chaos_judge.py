@@ -20,7 +20,9 @@ fault failed every restore is the declared behaviour (better no engine than an
 empty one), counted, not a finding; the tail's recycle then boots it. Writes
 lost at or below an acknowledged push, restored values that differ, failed
 steps, any other crash or failed boot, and engines not running once the
-schedule ends are findings.
+schedule ends are findings, but a kill the control API refuses because the
+engine is not running (its new pod refused to serve during an outage) is not:
+there was nothing to kill.
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ class Outcome:
     restores: int = 0
     boots: int = 0
     refused_boots: int = 0      # boots that refused to serve (exit 4) while restores failed by fault
+    kills_without_target: int = 0  # kill steps refused by the API: the engine was not running
 
 
 def blocks_pushes(spec: dict, engine: str) -> bool:
@@ -75,7 +78,9 @@ def fault_spans(scenario: Scenario, ev: E.Evidence) -> list[tuple[float, float, 
     spans, open_ = [], []
     by_index = {s.index: s for s in scenario.steps}
     for record in sorted(ev.steps, key=lambda r: r.started_s):
-        step, at = by_index[record.index], ev.start + record.started_s
+        step, at = by_index.get(record.index), ev.start + record.started_s
+        if step is None:
+            continue
         if step.action == "fault" and record.ok:
             open_.append((at, step.params["fault"]))
         elif step.action == "clear_faults":
@@ -124,7 +129,13 @@ def assess(scenario: Scenario, ev: E.Evidence, fleet_after: list[dict]) -> Outco
     out.verdicts = [judge(x, ev) for x in scenario.expectations]
     out.findings += [f"expectation {v.description}: measured {v.measured}, wanted {v.bound} ({v.detail})"
                      for v in out.verdicts if not v.passed]
-    out.findings += [f"step {r.index} ({r.description}) failed: {r.error}" for r in ev.steps if not r.ok]
+    for r in ev.steps:
+        if r.ok:
+            continue
+        if r.action == "kill" and "is not running" in r.error:
+            out.kills_without_target += 1  # a spot interruption of a task that is not running: nothing to kill
+            continue
+        out.findings.append(f"step {r.index} ({r.description}) failed: {r.error}")
     spans = fault_spans(scenario, ev)
     for e in ev.events:
         if e["kind"] in ("engine.crashed", "engine.failed") and e["at"] >= ev.start:

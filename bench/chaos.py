@@ -46,7 +46,7 @@ class Campaign:
         self.emu = None
         self.faults = collections.Counter()
         self.lost = collections.Counter()
-        self.runs = self.restores = self.boots = self.writes = self.refused = 0
+        self.runs = self.restores = self.boots = self.writes = self.refused = self.no_target = 0
         self.findings: list[tuple[int, list[str]]] = []
         self.emu_since = 0.0
 
@@ -115,6 +115,7 @@ class Campaign:
         self.restores += out.restores
         self.boots += out.boots
         self.refused += out.refused_boots
+        self.no_target += out.kills_without_target
         if out.findings:
             self.findings.append((schedule.seed, out.findings))
             print_finding(schedule, out)
@@ -159,7 +160,8 @@ def summary(c: Campaign, seconds: float, seed: int, complete: bool) -> None:
                                                      if c.faults[k]) + ")")
     print(f"writes: {c.writes + sum(c.lost.values())} acknowledged client writes (witnessed); "
           f"boots checked against their witness: {c.boots}, restores: {c.restores}; "
-          f"boots that refused to serve while a fault failed their restore: {c.refused}")
+          f"boots that refused to serve while a fault failed their restore: {c.refused}; "
+          f"kills of an engine that was not running: {c.no_target}")
     allowed = c.lost["sigkill"] + c.lost["unflushed_stop"]
     print(f"writes lost: {c.lost['other']} beyond the declared rule (goal 0); {allowed} allowed "
           f"({c.lost['sigkill']} under SIGKILL after the last acknowledged push, "

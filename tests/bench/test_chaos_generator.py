@@ -81,6 +81,8 @@ def test_crashes_failed_steps_and_engines_left_down_are_findings():
     steps = [StepRecord(1, "recycle", "recycle engine=vector-1", 1, 1, 2, False, (), "409 busy")]
     out = J.assess(scenario, _evidence([crashed], steps), [{"name": "vector-1", "state": "failed"}])
     text = "\n".join(out.findings)
+    kill = StepRecord(2, "kill", "kill engine=vector-1", 2, 2, 2, False, (), "vector-1 is not running (failed)")
+    assert J.assess(scenario, _evidence([], [kill]), []).kills_without_target == 1
     assert "crashed (exit 4)" in text and "step 1" in text and "vector-1 is failed" in text
 
 
