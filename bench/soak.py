@@ -47,8 +47,9 @@ FD_GROWTH_LIMIT = 4
 STORE = "store (moto)"
 
 
-def soak_toml(per_kind: int, rate: float, value_bytes: int) -> str:
+def soak_toml(per_kind: int, rate: float, value_bytes: int, max_inflight: int | None = None) -> str:
     head = ("[discovery]\nenabled = false\n"
+            + (f"[function]\nmax_inflight = {max_inflight}\n" if max_inflight else "") +
             "[defaults.env]\nWEFTKIT_PERSIST_SCHEDULE = \"* * * * * *\"\n")
     fleet = "".join(f"[fleet.{k}]\nreplicas = {per_kind}\n[workload.{k}]\nrate = {rate:g}\n"
                     f"value_bytes = {value_bytes}\n" for k in KINDS)
@@ -116,9 +117,11 @@ def run(args) -> int:
     n = args.engines_per_kind * len(KINDS)
     print(f"soak: {n} engines ({args.engines_per_kind} per kind), push every second, "
           f"{args.rate:g} write/s of {args.value_bytes} B each, {args.minutes:g} min, "
+          f"function max_inflight {args.max_inflight or 'default (64)'}, "
           f"sample every {args.interval:g}s", flush=True)
     started = time.monotonic()
-    with start_emulator(toml=soak_toml(args.engines_per_kind, args.rate, args.value_bytes)) as emu:
+    with start_emulator(toml=soak_toml(args.engines_per_kind, args.rate, args.value_bytes,
+                                       args.max_inflight)) as emu:
         print(f"stack ready in {time.monotonic() - started:.1f}s", flush=True)
         sup = emu._stack.popen.pid
         procs = [Series("supervisor+function", sup)]
@@ -196,6 +199,9 @@ def main(argv=None) -> int:
     p.add_argument("--interval", type=float, default=5.0, help="seconds between samples")
     p.add_argument("--warmup", type=float, default=60.0, help="seconds left out of the slope")
     p.add_argument("--ready-timeout", type=float, default=900, help="seconds the stack may take to start")
+    p.add_argument("--max-inflight", type=int, help="the function's concurrency limit (default: "
+                   "its own, 64; every engine's schedule fires on the same second, so 64 engines "
+                   "plus their health checks can meet it and get 429s, by design)")
     p.add_argument("--progress", action="store_true", help="print every sample")
     return run(p.parse_args(argv))
 
