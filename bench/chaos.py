@@ -152,9 +152,10 @@ def print_finding(schedule: C.Schedule, out: J.Outcome) -> None:
     print(f"  replay: python bench/chaos.py --replay {schedule.seed}", flush=True)
 
 
-def summary(c: Campaign, seconds: float, seed: int, complete: bool) -> None:
+def summary(c: Campaign, seconds: float, seed: int, complete: bool, audit: bool = True) -> None:
     faults = sum(c.faults.values())
-    print(f"chaos campaign (seed {seed}): {c.runs} schedules run, then the audit, in {seconds / 60:.1f} min"
+    print(f"chaos campaign (seed {seed}): {c.runs} schedules run{', then the audit,' if audit else ''} "
+          f"in {seconds / 60:.1f} min"
           + ("" if complete else " (stopped early: time limit)"))
     print(f"faults injected: {faults} (" + ", ".join(f"{k} {c.faults[k]}" for k in C.FAULT_NAMES
                                                      if c.faults[k]) + ")")
@@ -205,12 +206,13 @@ def replay(args) -> int:
     for line in C.describe(schedule):
         print(line)
     c = Campaign(args)
+    started = time.monotonic()
     c.start()
     try:
         c.schedule_ok(schedule)
     finally:
         c.stop()
-    summary(c, 0.0, args.replay, True)
+    summary(c, time.monotonic() - started, args.replay, True, audit=False)
     return 1 if c.findings else 0
 
 
