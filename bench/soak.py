@@ -117,7 +117,7 @@ def run(args) -> int:
     n = args.engines_per_kind * len(KINDS)
     print(f"soak: {n} engines ({args.engines_per_kind} per kind), push every second, "
           f"{args.rate:g} write/s of {args.value_bytes} B each, {args.minutes:g} min, "
-          f"function max_inflight {args.max_inflight or 'default (64)'}, "
+          f"function max_inflight {args.max_inflight or 'default (256)'}, "
           f"sample every {args.interval:g}s", flush=True)
     started = time.monotonic()
     with start_emulator(toml=soak_toml(args.engines_per_kind, args.rate, args.value_bytes,
@@ -200,8 +200,8 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=float, default=60.0, help="seconds left out of the slope")
     p.add_argument("--ready-timeout", type=float, default=900, help="seconds the stack may take to start")
     p.add_argument("--max-inflight", type=int, help="the function's concurrency limit (default: "
-                   "its own, 64; every engine's schedule fires on the same second, so 64 engines "
-                   "plus their health checks can meet it and get 429s, by design)")
+                   "its own, 256; every engine's schedule fires on the same second, so a limit "
+                   "under the fleet's size plus its health checks gets 429s, by design)")
     p.add_argument("--progress", action="store_true", help="print every sample")
     return run(p.parse_args(argv))
 

@@ -32,8 +32,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--secret", help="HMAC secret; generated and printed when omitted")
     p.add_argument("--max-payload", type=_positive, default=DEFAULT_MAX_PAYLOAD, metavar="BYTES",
                    help="largest compressed body accepted (default 100 MiB)")
-    p.add_argument("--max-inflight", type=_positive, default=64, metavar="N",
-                   help="concurrent requests before 429 (default 64)")
+    p.add_argument("--max-inflight", type=_positive, default=256, metavar="N",
+                   help="concurrent requests before 429 (default 256)")
     p.add_argument("--s3-endpoint", metavar="URL", help="use this S3-compatible store instead of moto")
     p.add_argument("--bucket", default=BUCKET)
     p.add_argument("--s3-port", type=int, default=0, help="port of the embedded moto (default: free)")

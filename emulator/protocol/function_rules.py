@@ -36,7 +36,7 @@ DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024
 @dataclass(frozen=True)
 class Limits:
     max_payload: int = DEFAULT_MAX_PAYLOAD
-    max_inflight: int = 64
+    max_inflight: int = 256
     retry_after_s: int = 1
     max_skew_s: int = 300
 

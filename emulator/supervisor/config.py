@@ -59,7 +59,7 @@ class EmulatorConfig:
     bucket: str = "wkp-emu"
     function_port: int = 8787
     max_payload: int = 100 * 1024 * 1024
-    max_inflight: int = 64
+    max_inflight: int = 256
     async_storage: bool = False
     discovery: bool = True
     discovery_udp_port: int = 7474

@@ -19,7 +19,7 @@ bucket = "wkp-emu"
 [function]
 port = 8787                   # WEFTKIT_PERSIST_ENDPOINT = http://127.0.0.1:8787
 max_payload = 104857600       # 100 MiB compressed, the seed's limit
-max_inflight = 64             # concurrent requests before 429
+max_inflight = 256            # concurrent requests before 429
 async = false                 # true: answer 202 and store in the background
 
 [discovery]

@@ -48,7 +48,7 @@ def test_defaults_follow_the_seed():
     limits = Limits()
     assert limits.max_payload == 100 * 1024 * 1024
     assert limits.max_skew_s == 300
-    assert (limits.max_inflight, limits.retry_after_s) == (64, 1)
+    assert (limits.max_inflight, limits.retry_after_s) == (256, 1)
 
 
 class TestAdmit:
