@@ -7,21 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
-import aiohttp
 from aiohttp import web
 
 from emulator.function.faults import FaultSpecError
-from emulator.supervisor.pods import failures
-from emulator.supervisor.policy import health_status
+from emulator.supervisor.control import ControlSurface
 from emulator.supervisor.supervisor import ActionError
 
-from .faults import function_fault, parse_target
 from .metrics import prometheus
-from .store_view import store_view
 
 SUPERVISOR = web.AppKey("supervisor", object)
+CONTROL = web.AppKey("control", ControlSurface)
 
 
 @web.middleware
@@ -55,14 +51,14 @@ def sup(request):
     return request.app[SUPERVISOR]
 
 
+def control(request) -> ControlSurface:
+    """Every decision behind these routes is the control surface's (supervisor side)."""
+    return request.app[CONTROL]
+
+
 async def health(request):
     """running | degraded (policy.health_status), with each failed engine's own message."""
-    s = sup(request)
-    services = s.service_states()
-    engines = {p.name: p.state for p in s.pods.values()}
-    return web.json_response({"status": health_status(services, engines), "services": services,
-                              "engines": engines, "failures": failures(s.pods.values()),
-                              "uptime_s": round(time.time() - s.started_at, 1)})
+    return web.json_response(control(request).health().to_json())
 
 
 async def info(request):
@@ -70,29 +66,24 @@ async def info(request):
 
 
 async def fleet(request):
-    return web.json_response({"engines": [p.to_json() for p in sup(request).pods.values()]})
+    return web.json_response(control(request).fleet().to_json())
 
 
 async def engine(request):
-    return web.json_response(sup(request).pod(request.match_info["name"]).to_json())
+    return web.json_response(control(request).engine(request.match_info["name"]).to_json())
 
 
 async def function_metrics(request):
-    return web.json_response(sup(request).services.metrics.snapshot())
+    return web.json_response(control(request).function())
 
 
 async def store(request):
-    return web.json_response(await store_view(sup(request).services.store))
+    return web.json_response((await control(request).store()).to_json())
 
 
 async def discovery(request):
-    s = sup(request)
-    api = s.services.discovery_api
-    if not api:
-        return web.json_response({"enabled": False, "members": []})
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
-        async with http.get(f"{api}/v1/members") as resp:
-            return web.json_response(await resp.json(), status=resp.status)
+    view = await control(request).discovery()
+    return web.json_response(view.to_json(), status=view.status)
 
 
 async def scale(request):
@@ -119,48 +110,20 @@ async def restart(request):
 
 
 async def list_faults(request):
-    s = sup(request)
-    remote = s.remote_faults
-    return web.json_response({"function": [f.to_json() for f in s.services.faults.list()],
-                              "engines": dict(remote.engine_skews),
-                              "discovery_partitioned": sorted(remote.engine_partitions),
-                              "discovery": await remote.list_discovery()})
+    return web.json_response(await control(request).faults())
 
 
 async def set_fault(request):
-    s = sup(request)
     spec = await json_object(request)
-    target = parse_target(spec)
-    if not all(isinstance(spec.get(k, ""), str) for k in ("kind", "engine")):
-        raise FaultSpecError("kind and engine, when given, are strings")
-    if target in ("function", "store"):
-        fault = s.services.faults.add(function_fault(spec))
-        result = {"target": target, **fault.to_json()}
-    elif target == "engine":
-        result = await s.remote_faults.set_engine(spec)
-    else:
-        result = await s.remote_faults.set_discovery(spec)
-    s.events.emit("fault.set", target, **result)
-    return web.json_response(result, status=201)
+    return web.json_response(await control(request).set_fault(spec), status=201)
 
 
 async def clear_faults(request):
-    s = sup(request)
-    cleared = {"function": s.services.faults.clear(),
-               "engines": await s.remote_faults.clear_engines(),
-               "discovery": await s.remote_faults.clear_discovery()}
-    s.events.emit("fault.cleared", "all", **cleared)
-    return web.json_response(cleared)
+    return web.json_response(await control(request).clear_faults())
 
 
 async def reset(request):
-    s = sup(request)
-    removed = await s.services.store.delete_prefix("")
-    from emulator.function.keys import CHAINS
-    s.services.function.runner.app[CHAINS].forget_all()
-    s.forget_witnesses()  # they describe writes to the store just emptied
-    s.events.emit("store.reset", "store", removed=removed)
-    return web.json_response({"removed": removed})
+    return web.json_response({"removed": await control(request).reset_store()})
 
 
 async def down(request):
@@ -220,9 +183,19 @@ async def metrics(request):
     return web.Response(text=prometheus(sup(request)), content_type="text/plain")
 
 
+async def _watching(app):
+    """While the API serves: service failures the supervisor's poll does not see."""
+    task = asyncio.create_task(app[CONTROL].watch()) if app[SUPERVISOR] is not None else None
+    yield
+    if task is not None:
+        task.cancel()
+
+
 def create_app(supervisor) -> web.Application:
     app = web.Application(middlewares=[errors])
     app[SUPERVISOR] = supervisor
+    app[CONTROL] = ControlSurface(supervisor)
+    app.cleanup_ctx.append(_watching)
     r = app.router
     r.add_get("/health", health)
     r.add_get("/metrics", metrics)
