@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from emulator.api.client import ControlClient, ControlError, NoEmulator, control_url
-from emulator.supervisor.processes import _die_with_parent as die_with_parent
+from emulator.supervisor.processes import TIE_TO_PARENT
 
 from . import toml_out
 from .actions import StepFailed, carry_out
@@ -85,7 +85,7 @@ def launch(tables: dict, log: Callable[[str], None] = lambda m: None) -> Stack:
     popen = subprocess.Popen([sys.executable, "-m", "emulator.cli", "up", "--headless", "--fresh",
                               "--config", str(config)], stdout=out, stderr=err,
                              stdin=subprocess.DEVNULL, start_new_session=True,
-                             preexec_fn=die_with_parent if sys.platform == "linux" else None)
+                             preexec_fn=TIE_TO_PARENT)
     log(f"starting the stack (state in {state})")
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:

@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from emulator.supervisor.processes import _die_with_parent, child_env
+from emulator.supervisor.processes import TIE_TO_PARENT, child_env
 
 BUCKET = "wkp-emu"
 _CREDENTIALS = {"AWS_ACCESS_KEY_ID": "wkp-emu", "AWS_SECRET_ACCESS_KEY": "wkp-emu",
@@ -86,7 +86,7 @@ class EmbeddedS3:
         self._proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log,
             env=child_env(_CREDENTIALS),
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+            preexec_fn=TIE_TO_PARENT)
 
     def _failed(self, what: str) -> StoreFailed:
         words = _tail(self._log, self._log_offset)

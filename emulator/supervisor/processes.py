@@ -22,11 +22,16 @@ WKP_EMU = [sys.executable, "-m", "emulator.cli"]
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def die_with_parent() -> None:  # runs in the child between fork and exec
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except OSError:
         pass
+
+
+# The preexec_fn that ties a child to its parent (its death signal), where the OS has one:
+# used for engines, discovery, the embedded store and a scenario's stack.
+TIE_TO_PARENT = die_with_parent if sys.platform == "linux" else None
 
 
 class ChildFailed(RuntimeError):
@@ -88,7 +93,7 @@ async def start_child(name: str, args: list[str], *, env: dict, log_path: Path,
     with log_path.open("ab") as err:
         process = await asyncio.create_subprocess_exec(
             *WKP_EMU, *args, stdout=asyncio.subprocess.PIPE, stderr=err, env=env, cwd=cwd,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+            preexec_fn=TIE_TO_PARENT)
     try:
         line = await asyncio.wait_for(process.stdout.readline(), timeout_s)
     except asyncio.TimeoutError:
