@@ -47,6 +47,7 @@ class Flight:
     part_index: int = 0
     attempts: int = 0
     buffered: bool = False
+    cut_at: float = 0.0  # when the round cut it: an ack's took_s (cut to ack, retries included) runs from here
 
     def describe(self) -> str:
         span = f"{self.cursor_from}..{self.cursor_to}" if self.cursor_from else str(self.cursor_to)
@@ -76,7 +77,7 @@ class PushRounds:
         if kind is None:
             return self._round_done(now, out)
         self.flight = Flight(next(self._tokens), kind, s.durable if kind == "delta" else None,
-                             Cursor(s.epoch, self.lsn), self.unpushed_bytes)
+                             Cursor(s.epoch, self.lsn), self.unpushed_bytes, cut_at=now)
         self.phase = Phase.CUTTING
         out.append(Cut(self.flight.token, kind, self.flight.cursor_from, self.flight.cursor_to))
 
@@ -146,15 +147,18 @@ class PushRounds:
                              last_full_day=day_index(ev.now, self.config.day_seconds) if full
                              else s.last_full_day)
         self.unpushed_bytes = max(0, self.unpushed_bytes - fl.bytes_at_cut)
+        took_s = round(max(0.0, ev.now - fl.cut_at), 6)
         self.last_push = {"at": ev.now, "kind": fl.kind, "status": ev.status,
-                          "cursor": str(fl.cursor_to), "bytes": fl.size, "parts": len(fl.ranges)}
+                          "cursor": str(fl.cursor_to), "bytes": fl.size, "parts": len(fl.ranges),
+                          "took_s": took_s}
         out.append(Ledger("ack", {"at": ev.now, "kind": fl.kind,
                                   "cursor_from": str(fl.cursor_from) if fl.cursor_from else None,
                                   "cursor_to": str(fl.cursor_to),
                                   "lsn_from": fl.cursor_from.seq if fl.cursor_from else 0,
                                   "lsn_to": fl.cursor_to.seq, "status": ev.status,
                                   "stored_at": ev.stored_at, "bytes": fl.size,
-                                  "parts": len(fl.ranges), "round": self.round}))
+                                  "parts": len(fl.ranges), "round": self.round,
+                                  "cut_at": fl.cut_at, "took_s": took_s}))
         out.append(Save(self.state))
         out.append(Release(fl.token))
         was_buffered, self.flight = fl.buffered, None
