@@ -1,6 +1,7 @@
 """The object-store contract (emulator/store/interface.py), run against every
-backend the function can hold: S3Store on a real moto server, and the same
-store behind FaultyStore with no fault set (the function always wraps it)."""
+backend the function can hold: S3Store on a real moto server, the same
+store behind FaultyStore with no fault set (the function always wraps it), and
+the in-memory store the simulator runs the function's rules over."""
 from __future__ import annotations
 
 import os
@@ -12,6 +13,7 @@ import pytest
 from emulator.function.faults import Fault, FaultTable
 from emulator.function.faulty_store import FaultyStore
 from emulator.store.interface import NotFound, PreconditionFailed, StoreUnavailable
+from emulator.store.memory import MemoryStore, VirtualObject
 from emulator.store.moto_server import EmbeddedS3
 from emulator.store.raw_get import open_raw_get, parse_response_head
 from emulator.store.raw_put import RawPut
@@ -27,8 +29,12 @@ def moto():
         yield s3
 
 
-@pytest.fixture(params=["s3", "s3-behind-faulty-store"])
-async def store(request, moto):
+@pytest.fixture(params=["s3", "s3-behind-faulty-store", "memory"])
+async def store(request):
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    moto = request.getfixturevalue("moto")
     s3 = S3Store(moto.endpoint, f"c-{uuid.uuid4().hex[:12]}", part_size=5 * MiB)
     await s3.open()
     await s3.ensure_bucket()
@@ -97,6 +103,9 @@ async def test_delete_and_delete_prefix(store):
 
 
 async def test_raw_get_leaves_the_body_in_the_socket(store):
+    if isinstance(store, MemoryStore):
+        assert not store.raw_capable  # restores read it through stream()
+        return
     body = os.urandom(3 * MiB)
     await store.put_stream("raw", chunks(body))
     assert store.raw_capable
@@ -166,6 +175,24 @@ async def test_injected_store_outage_fails_every_call_until_cleared(moto):
         assert await store.get("k") == b"v"
     finally:
         await s3.close()
+
+
+def test_the_memory_store_counts_calls_and_keeps_virtual_objects_as_sizes():
+    clock = iter(range(100, 200))
+    store = MemoryStore(clock=lambda: float(next(clock)))
+    store.put_virtual("weftkit/t/e/i/full/a.zst", 5000, {"wkp-status": "200"})
+    store.put_now("weftkit/t/e/i/claim.json", b"{}")
+    store.put_now("weftkit/t/e/j/claim.json", b"{}")
+    assert [i.key for i in store.list_now("weftkit/t/e/i/")] == ["weftkit/t/e/i/claim.json",
+                                                               "weftkit/t/e/i/full/a.zst"]
+    assert [i.key for i in store.list_now("weftkit/t/e/")][-1] == "weftkit/t/e/j/claim.json"
+    info = store.head_now("weftkit/t/e/i/full/a.zst")
+    assert (info.size, info.last_modified, info.metadata) == (5000, 100.0, {"wkp-status": "200"})
+    with pytest.raises(VirtualObject):
+        store.get_now("weftkit/t/e/i/full/a.zst")
+    assert store.bytes_stored == 5004
+    assert store.delete_prefix_now("weftkit/t/e/i/") == 2 and store.bytes_stored == 2
+    assert store.calls["PUT"] == 3 and store.calls["DELETE"] == 2 and store.calls["LIST"] == 3
 
 
 def test_response_heads_parse_or_fail_clearly():

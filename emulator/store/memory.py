@@ -1,0 +1,173 @@
+"""An object store in memory: the store interface with no server and no I/O.
+
+It passes the same contract suite as S3Store (tests/store/test_object_store.py)
+and serves two users: tests that want a store without moto, and the simulator,
+which runs the function's rules over it on a virtual clock (`clock` is any
+callable; the simulator passes its own). Besides the interface it has:
+
+- synchronous twins of the calls the simulator makes (`list_now`, `head_now`,
+  `put_now`, `delete_now`, `delete_prefix_now`), since a SimPy model does not
+  run an event loop; the async methods are thin wrappers over them;
+- `put_virtual(key, size, metadata)`: an object that has a size but no bytes.
+  The simulator's payloads are sizes (a month of a thousand engines would not
+  fit in memory as bytes); reading such an object's bytes raises
+  VirtualObject, so nothing can mistake it for data;
+- counters of calls by operation (PUT, GET, LIST, HEAD, DELETE), which cost
+  models price.
+
+Keys are indexed by their directory (everything up to the last "/") so that
+listing one instance's prefix costs the size of that instance's listing, not
+of the whole store.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import AsyncIterator, Callable, Mapping
+
+from .interface import NotFound, ObjectInfo, PreconditionFailed
+
+__all__ = ["MemoryStore", "VirtualObject"]
+
+
+class VirtualObject(Exception):
+    """The object has a size but no bytes (the simulator's payloads)."""
+
+
+@dataclass(frozen=True)
+class _Entry:
+    data: bytes | None
+    size: int
+    etag: str
+    last_modified: float
+    metadata: Mapping[str, str]
+
+
+def _directory(key: str) -> str:
+    return key.rsplit("/", 1)[0] + "/" if "/" in key else ""
+
+
+class MemoryStore:
+    raw_capable = False  # no socket to splice from: restores read it through `stream`
+
+    def __init__(self, clock: Callable[[], float] = time.time):
+        self._clock = clock
+        self._objects: dict[str, _Entry] = {}
+        self._dirs: dict[str, set[str]] = {}
+        self.calls: Counter = Counter()  # operation -> calls (PUT, GET, LIST, HEAD, DELETE)
+        self.bytes_stored = 0
+
+    # ---- synchronous core -------------------------------------------------------
+    def _info(self, key: str, entry: _Entry, metadata: bool = True) -> ObjectInfo:
+        return ObjectInfo(key, entry.size, entry.etag, entry.last_modified,
+                          dict(entry.metadata) if metadata else {})
+
+    def _store(self, key: str, entry: _Entry, if_absent: bool) -> ObjectInfo:
+        if not isinstance(key, str) or not key:
+            raise ValueError("an object key is a non-empty string")
+        self.calls["PUT"] += 1
+        if if_absent and key in self._objects:
+            raise PreconditionFailed(key)
+        old = self._objects.get(key)
+        if old is not None:
+            self.bytes_stored -= old.size
+        self._objects[key] = entry
+        self._dirs.setdefault(_directory(key), set()).add(key)
+        self.bytes_stored += entry.size
+        return self._info(key, entry)
+
+    def put_now(self, key: str, data: bytes, metadata: Mapping[str, str] | None = None,
+                *, if_absent: bool = False) -> ObjectInfo:
+        data = bytes(data)
+        entry = _Entry(data, len(data), hashlib.md5(data).hexdigest(), self._clock(),
+                       dict(metadata or {}))
+        return self._store(key, entry, if_absent)
+
+    def put_virtual(self, key: str, size: int, metadata: Mapping[str, str] | None = None,
+                    *, etag: str | None = None) -> ObjectInfo:
+        """An object of `size` bytes that are not kept (see the module's docstring)."""
+        if size < 0:
+            raise ValueError("size must be >= 0")
+        tag = etag or hashlib.md5(f"{key}:{size}".encode()).hexdigest()
+        return self._store(key, _Entry(None, size, tag, self._clock(), dict(metadata or {})), False)
+
+    def list_now(self, prefix: str) -> list[ObjectInfo]:
+        self.calls["LIST"] += 1
+        keys = self._dirs.get(prefix) if prefix.endswith("/") else None
+        if keys is None or any(d != prefix and d.startswith(prefix) for d in self._dirs):
+            keys = [k for d, ks in self._dirs.items() if d.startswith(prefix) or prefix.startswith(d)
+                    for k in ks if k.startswith(prefix)]
+        return [self._info(k, self._objects[k], metadata=False) for k in sorted(keys)]
+
+    def head_now(self, key: str) -> ObjectInfo | None:
+        self.calls["HEAD"] += 1
+        entry = self._objects.get(key)
+        return self._info(key, entry) if entry is not None else None
+
+    def get_now(self, key: str) -> bytes:
+        self.calls["GET"] += 1
+        entry = self._objects.get(key)
+        if entry is None:
+            raise NotFound(key)
+        if entry.data is None:
+            raise VirtualObject(f"{key} has a size ({entry.size} bytes) but no bytes")
+        return entry.data
+
+    def delete_now(self, key: str) -> None:
+        self.calls["DELETE"] += 1
+        entry = self._objects.pop(key, None)
+        if entry is not None:
+            self.bytes_stored -= entry.size
+            keys = self._dirs[_directory(key)]
+            keys.discard(key)
+            if not keys:
+                del self._dirs[_directory(key)]
+
+    def delete_prefix_now(self, prefix: str) -> int:
+        keys = [k for d, ks in list(self._dirs.items()) if d.startswith(prefix) or prefix.startswith(d)
+                for k in ks if k.startswith(prefix)]
+        self.calls["LIST"] += 1
+        for key in keys:
+            self.delete_now(key)
+        return len(keys)
+
+    def __len__(self) -> int:
+        return len(self._objects)
+
+    # ---- the interface (emulator/store/interface.py) -------------------------------
+    async def ping(self) -> None:
+        return None
+
+    async def list(self, prefix: str) -> list[ObjectInfo]:
+        return self.list_now(prefix)
+
+    async def head(self, key: str) -> ObjectInfo | None:
+        return self.head_now(key)
+
+    async def get(self, key: str) -> bytes:
+        return self.get_now(key)
+
+    async def stream(self, key: str, chunk_size: int = 1024 * 1024) -> AsyncIterator[bytes]:
+        data = self.get_now(key)
+        for offset in range(0, len(data), chunk_size):
+            yield data[offset:offset + chunk_size]
+
+    async def put(self, key: str, data: bytes, metadata: Mapping[str, str] | None = None,
+                  *, if_absent: bool = False) -> ObjectInfo:
+        return self.put_now(key, data, metadata, if_absent=if_absent)
+
+    async def put_stream(self, key: str, chunks: AsyncIterator[bytes],
+                         metadata: Mapping[str, str] | None = None) -> ObjectInfo:
+        # Gathered first: the object appears only if the stream ends without raising.
+        body = bytearray()
+        async for chunk in chunks:
+            body += chunk
+        return self.put_now(key, bytes(body), metadata)
+
+    async def delete(self, key: str) -> None:
+        self.delete_now(key)
+
+    async def delete_prefix(self, prefix: str) -> int:
+        return self.delete_prefix_now(prefix)
