@@ -1,0 +1,1 @@
+"""What the platforms the stack runs on do: their limits and behaviours as pure data."""
