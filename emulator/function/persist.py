@@ -1,7 +1,10 @@
 """POST /persist: admit, decide against the chain, stream into the store, answer.
 
-The handler only sequences I/O; every decision is in
-emulator.protocol.function_rules (admission, body checks, chain rules).
+The handler only sequences I/O; every decision is in the core:
+emulator.protocol.function_rules (admission, body checks) and
+emulator.protocol.chain_rules (store, duplicate or 409, with the re-checks a
+warm cache needs, and the warm digest's steps). The per-instance lock is the
+driver's (chains.Chains.lock).
 """
 from __future__ import annotations
 
@@ -12,12 +15,12 @@ import tempfile
 
 from aiohttp import web
 
-from emulator.protocol import layout
+from emulator.protocol import chain_rules as cr
 from emulator.protocol import function_rules as rules
-from emulator.protocol.errors import CursorConflict
-from emulator.protocol.function_rules import ChainAction, Stored
+from emulator.protocol import layout
+from emulator.protocol.chain_rules import Stored
+from emulator.protocol.warm_chain import ChainDigest
 
-from . import chains as ch
 from .body import PersistBody
 from .keys import BACKGROUND, CHAINS, CONFIG, INFLIGHT, STORE
 
@@ -26,78 +29,52 @@ log = logging.getLogger("wkp.function")
 
 async def persist(request: web.Request) -> web.Response:
     app = request.app
-    cfg, store = app[CONFIG], app[STORE]
+    cfg, store, chains = app[CONFIG], app[STORE], app[CHAINS]
     h = rules.admit_persist(request.headers, now=cfg.clock(), inflight=request[INFLIGHT],
                             limits=cfg.limits)
     key = layout.object_key(h.tenant, h.engine, h.instance_id, h.kind, h.cursor_from,
                             h.cursor_to, h.encoding, h.part)
-    state = app[CHAINS].state(h.tenant, h.engine, h.instance_id)
-    async with state.lock:
-        action, refusal, existing = await _decide(store, app[CHAINS], state, h, key)
+    state = chains.state(h.tenant, h.engine, h.instance_id)
+    async with chains.lock(state):
+        decision = await _decide(store, chains, state, h, key)
         body = PersistBody(request, h, secret=cfg.secret, limits=cfg.limits,
                            chain_hasher=_chain_extension(state, h))
-        if action is not ChainAction.STORE:
+        if not isinstance(decision, cr.Store):
             await body.drain()  # authenticate before answering anything
-            if refusal is not None:
-                raise refusal
-            return _answer(existing)
+            if isinstance(decision, cr.Refuse):
+                raise decision.error()
+            return _answer(decision.first)
         return _answer(await _store(app, state, h, key, body))
 
 
-async def _decide(store, chains, state, h, key):
-    """(action, refusal, existing): refusals are re-checked against a fresh
-    listing first, since a warm cache may lag behind another writer."""
+async def _decide(store, chains, state, h, key) -> cr.Store | cr.Duplicate | cr.Refuse:
+    """Carry out the chain rules' reads until they decide (chain_rules.decide)."""
     await chains.load(store, state)
-    for refresh in (False, True):
-        if refresh:
-            await chains.load(store, state, refresh=True)
-        try:
-            action = rules.decide_chain(h, key, state.head, state.existing(key))
-            return action, None, state.existing(key)
-        except CursorConflict as exc:
-            refusal = exc
-    info = await store.head(key)  # a retry of an older push than the head?
-    existing = ch.stored_from_metadata(key, h.cursor_to, info.metadata) if info else None
-    if existing is not None and existing.checksum == h.checksum:
-        return ChainAction.DUPLICATE, None, existing
-    return None, refusal, None
-
-
-def _starts_chain(h) -> bool:
-    return h.kind == "full" and (h.part is None or h.part.index == 1)
-
-
-def _continues(last, h) -> bool:
-    """Does this push come right after `last` in restore order, byte for byte?"""
-    if last is None or last.encoding is not h.encoding:
-        return False
-    if h.part is not None and h.part.index > 1:  # the next part of the same snapshot
-        return (last.part is not None and last.part.index == h.part.index - 1
-                and last.part.count == h.part.count and last.kind == h.kind
-                and last.cursor_to == h.cursor_to and last.cursor_from == h.cursor_from)
-    last_complete = last.part is None or last.part.index == last.part.count
-    return h.kind == "delta" and last_complete and last.cursor_to == h.cursor_from
+    decision = cr.decide(h, key, state.head, state.last, relisted=False)
+    if isinstance(decision, cr.Relist):
+        await chains.load(store, state, refresh=True)
+        decision = cr.decide(h, key, state.head, state.last, relisted=True)
+    if isinstance(decision, cr.LookUp):
+        info = await store.head(key)
+        found = cr.stored_from_metadata(key, h.cursor_to, info.metadata) if info else None
+        decision = cr.after_lookup(h, found, decision.reason)
+    return decision
 
 
 def _chain_extension(state, h):
     """A copy of the warm chain hasher to extend with this push, when the push
-    continues the chain the digest covers (see chains.ChainDigest)."""
+    continues the chain the digest covers (warm_chain.ChainDigest)."""
     digest = state.digest
-    if _starts_chain(h) or digest is None or not _continues(digest.last, h):
+    if not cr.extends_digest(digest.last if digest is not None else None, h):
         return None
     return digest.hasher.copy()
-
-
-def _metadata(h, stored_at: int, status: int) -> dict[str, str]:
-    return {ch.META_CHECKSUM: h.checksum, ch.META_REQUEST_ID: h.request_id,
-            ch.META_STORED_AT: str(stored_at), ch.META_STATUS: str(status)}
 
 
 async def _store(app, state, h, key, body: PersistBody) -> Stored:
     cfg, store = app[CONFIG], app[STORE]
     stored_at = int(cfg.clock())
-    status = 202 if cfg.async_storage else 200
-    meta = _metadata(h, stored_at, status)
+    status = cr.stored_status(cfg.async_storage)
+    meta = cr.metadata_for(h, stored_at, status)
     if cfg.async_storage:
         spool = await _spool(body)
         etag = None
@@ -120,11 +97,10 @@ async def _store(app, state, h, key, body: PersistBody) -> Stored:
 
 
 def _advance_digest(state, h, obj, body: PersistBody) -> None:
-    if obj.etag == "":
-        state.digest = None  # 202: the ETag is not known until the upload ends
-    elif _starts_chain(h):
-        state.digest = ch.ChainDigest.starting(obj, body.hasher.copy(), h.encoding)
-    elif body.chain_hasher is not None:
+    step = cr.digest_step(h, etag_known=obj.etag != "", extended=body.chain_hasher is not None)
+    if step is cr.DigestStep.START:
+        state.digest = ChainDigest.starting(obj, body.hasher.copy(), h.encoding)
+    elif step is cr.DigestStep.EXTEND:
         state.digest = state.digest.extended(obj, body.chain_hasher)
     else:
         state.digest = None
@@ -168,5 +144,5 @@ async def _file_chunks(path):
 
 
 def _answer(stored: Stored) -> web.Response:
-    status, payload = rules.stored_response(stored)
+    status, payload = cr.stored_response(stored)
     return web.json_response(payload, status=status)

@@ -11,7 +11,8 @@ A persist passes three gates, in this order, each pure:
    the signature, and 401 makes the engine retry; only a client that signed
    one thing and declared another checksum gets the non-retryable 400.
 3. `decide_chain` against what the instance has stored: store, answer as a
-   duplicate, or refuse with 409.
+   duplicate, or refuse with 409 (chain_rules.py, with the re-checks a warm
+   cache needs before a 409 and the warm digest's rules).
 
 The driver stores only after gate 2 passes, and commits (completes the
 multipart upload, or writes the single object) only then, so a refused or
@@ -19,13 +20,11 @@ cut-off push leaves nothing a restore could return.
 """
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from typing import Mapping
 
-from .cursor import Cursor
-from .errors import (CursorConflict, MalformedRequest,
-                     PayloadTooLarge, Throttled)
+from .chain_rules import ChainAction, Stored, decide_chain, stored_response
+from .errors import MalformedRequest, PayloadTooLarge, Throttled
 from .headers import PersistHeaders
 from . import names
 from .signing import SignedRequest, check_freshness, check_signature_format, verify_mac
@@ -82,51 +81,6 @@ def check_body(h: PersistHeaders, *, secret: str, path: str, query: str,
         raise MalformedRequest("body length differs from Content-Length", header="Content-Length")
 
 
-class ChainAction(enum.Enum):
-    STORE = "store"
-    DUPLICATE = "duplicate"
-
-
-@dataclass(frozen=True)
-class Stored:
-    """What the function remembers of a stored snapshot object (its metadata)."""
-    key: str
-    checksum: str
-    cursor_to: Cursor
-    stored_at: int
-    status: int
-    request_id: str
-
-
-def decide_chain(h: PersistHeaders, key: str, head: Cursor | None,
-                 existing: Stored | None) -> ChainAction:
-    """Gate 3: does this push continue the instance's chain?
-
-    `head` is the highest cursor of the instance's complete snapshots (None if
-    empty); `existing` is the object already stored at this push's key, if any.
-    - same key, same checksum: a retry of a stored push -> DUPLICATE, answered
-      exactly as the first time, storing nothing;
-    - a full at or beyond the head -> STORE (a full starts a new chain; equal
-      cursor means a re-snapshot without new writes);
-    - a full behind the head -> 409: another writer with this instance id is
-      ahead (split brain), so this writer is fenced;
-    - a delta starting exactly at the head -> STORE; anything else -> 409.
-    """
-    if existing is not None and existing.key == key and existing.checksum == h.checksum:
-        return ChainAction.DUPLICATE
-    if h.kind == "full":
-        if head is not None and h.cursor_to < head:
-            raise CursorConflict(f"full at {h.cursor_to} is behind the stored head {head}: "
-                                 "another writer holds this instance id")
-        return ChainAction.STORE
-    if head is None:
-        raise CursorConflict(f"delta from {h.cursor_from} but nothing is stored: push a full first")
-    if h.cursor_from != head:
-        raise CursorConflict(f"cursor gap: delta from {h.cursor_from}, stored head is {head}")
-    return ChainAction.STORE
-
-
-def stored_response(stored: Stored) -> tuple[int, dict]:
-    """The answer to a stored (or duplicate) push."""
-    return stored.status, {"cursor": str(stored.cursor_to), "stored_at": stored.stored_at}
-
+# Gate 3 is the chain rules' (chain_rules.py); named here too, as the third gate.
+__all__ = ["Limits", "admit_persist", "check_concurrency", "too_large", "check_body",
+           "ChainAction", "Stored", "decide_chain", "stored_response", "DEFAULT_MAX_PAYLOAD"]
