@@ -1,0 +1,112 @@
+"""The calibration profile: the numbers the model takes from the live stack, with their date.
+
+`bench/calibrate.py` measures them on the live stack (the function on its
+embedded store, real engine processes, the engines' own codec) and writes
+`default.toml` beside this file, with the date and a summary of the machine.
+The model reads a `Calibration` (`load_calibration()` for the shipped one,
+`load_calibration(FILE)` for another); docs/sim.md, "Calibration", says what
+each number is and how it was measured.
+
+Latencies are lines, `base_s + per_mib_s x MiB` (the base matches the
+smallest payload measured, the slope is a least-squares fit over the larger
+ones), because a request's time is a fixed cost (HTTP,
+signing, a listing, the store's round trips) plus a per-byte cost (hashing,
+copying, the store's write or read).
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+DEFAULT_FILE = Path(__file__).resolve().parent / "default.toml"
+MiB = float(1 << 20)
+
+
+@dataclass(frozen=True)
+class Line:
+    """seconds(size) = base_s + per_mib_s * size / MiB."""
+    base_s: float
+    per_mib_s: float
+
+    def seconds(self, size_bytes: float) -> float:
+        return self.base_s + self.per_mib_s * size_bytes / MiB
+
+
+@dataclass(frozen=True)
+class KindCodec:
+    """What a push of this kind costs the engine and how much it shrinks (zstd, the default)."""
+    compress_cpu_s_per_mib: float   # CPU to frame and compress one MiB of raw records
+    ratio: float                    # raw bytes / compressed bytes
+
+
+@dataclass(frozen=True)
+class Calibration:
+    measured_on: str                            # date of the measurement (UTC)
+    machine: str                                # CPU, cores, OS and Python of the machine
+    persist: Line                               # POST /persist: request sent to answer received
+    restore: Line                               # GET /restore: request sent to last byte received
+    engine_boot_s: float                        # engine process start to serving, nothing stored (204)
+    engine_boot_restore: Line                   # ... when it restores a chain of that size
+    kinds: Mapping[str, KindCodec] = field(default_factory=lambda: MappingProxyType({}))
+    source: str = ""
+
+    def codec(self, kind: str) -> KindCodec:
+        return self.kinds.get(kind) or KindCodec(0.0, 1.0)
+
+
+class CalibrationError(ValueError):
+    pass
+
+
+def load_calibration(path: str | Path | None = None) -> Calibration:
+    p = Path(path) if path is not None else DEFAULT_FILE
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise CalibrationError(f"{p}: cannot read: {exc.strerror}") from None
+    return parse_calibration(text, str(p))
+
+
+def parse_calibration(text: str, source: str = "calibration.toml") -> Calibration:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CalibrationError(f"{source}: not valid TOML: {exc}") from None
+
+    def number(table: dict, key: str, where: str) -> float:
+        value = table.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise CalibrationError(f"{source}: {where}.{key}: must be a number >= 0, got {value!r}")
+        return float(value)
+
+    def table(name: str) -> dict:
+        value = data.get(name)
+        if not isinstance(value, dict):
+            raise CalibrationError(f"{source}: missing table [{name}]")
+        return value
+
+    def line(name: str) -> Line:
+        t = table(name)
+        return Line(number(t, "base_s", name), number(t, "per_mib_s", name))
+
+    head = table("calibration")
+    for key in ("measured_on", "machine"):
+        if not isinstance(head.get(key), str):
+            raise CalibrationError(f"{source}: calibration.{key}: must be a string")
+    boot = table("engine_boot")
+    kinds = {}
+    for kind, t in data.get("kinds", {}).items():
+        if not isinstance(t, dict):
+            raise CalibrationError(f"{source}: kinds.{kind}: must be a table")
+        ratio = number(t, "ratio", f"kinds.{kind}")
+        if ratio <= 0:
+            raise CalibrationError(f"{source}: kinds.{kind}.ratio: must be more than 0")
+        kinds[kind] = KindCodec(number(t, "compress_cpu_s_per_mib", f"kinds.{kind}"), ratio)
+    return Calibration(head["measured_on"], head["machine"], line("persist"), line("restore"),
+                       number(boot, "empty_s", "engine_boot"),
+                       Line(number(boot, "restore_base_s", "engine_boot"),
+                            number(boot, "restore_per_mib_s", "engine_boot")),
+                       MappingProxyType(kinds), source)
