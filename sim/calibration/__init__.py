@@ -56,6 +56,23 @@ class Calibration:
     def codec(self, kind: str) -> KindCodec:
         return self.kinds.get(kind) or KindCodec(0.0, 1.0)
 
+    def model_parameters(self, store_call_s: float = 0.002) -> dict[str, float]:
+        """The measured lines as the model's service-time parameters (sim.model.function.ServiceTimes).
+
+        A measured latency is the function's own work plus one store call plus the
+        bytes through the store; the store call's share is not separable from the
+        outside, so it is given (2 ms, a moto round trip on loopback) and the rest
+        is the function's. The per-MiB cost of a persist is the store path's.
+        """
+        return {"persist_s": max(0.0, self.persist.base_s - store_call_s),
+                "restore_s": max(0.0, self.restore.base_s - store_call_s),
+                "store_call_s": store_call_s,
+                "store_bandwidth_bps": MiB / self.persist.per_mib_s if self.persist.per_mib_s else 1e12,
+                "restore_bandwidth_bps": MiB / self.restore.per_mib_s if self.restore.per_mib_s else 1e12,
+                "engine_boot_s": self.engine_boot_s,
+                "engine_boot_restore_base_s": self.engine_boot_restore.base_s,
+                "engine_boot_restore_per_mib_s": self.engine_boot_restore.per_mib_s}
+
 
 class CalibrationError(ValueError):
     pass

@@ -57,3 +57,11 @@ def test_calibrate_refuses_bad_sizes():
     proc = subprocess.run([sys.executable, str(REPO / "bench/calibrate.py"), "--sizes", "lots"],
                           capture_output=True, text=True, timeout=60, cwd=REPO)
     assert proc.returncode == 2 and "not like 256K" in proc.stderr
+
+
+def test_the_profile_gives_the_model_its_service_times():
+    c = load_calibration()
+    p = c.model_parameters(store_call_s=0.001)
+    assert p["persist_s"] == pytest.approx(c.persist.base_s - 0.001)
+    assert p["store_bandwidth_bps"] == pytest.approx((1 << 20) / c.persist.per_mib_s)
+    assert p["engine_boot_s"] == c.engine_boot_s
