@@ -20,6 +20,9 @@ COMMAND_MODULES = [
     "emulator.discovery.command",
     "emulator.scenario.command",
     "emulator.tui.command",
+    "emulator.containers.command",
+    "emulator.containers.compose_command",
+    "emulator.containers.compose_store",
 ]
 
 
