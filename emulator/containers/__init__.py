@@ -1,0 +1,1 @@
+"""Containers: the engine image (`wkp-emu image build`) and the compose builder."""
