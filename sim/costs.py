@@ -126,6 +126,32 @@ class LineItem:
         return self.quantity * self.unit_price
 
 
+# ---- usage from the simulator's counts ------------------------------------------------------
+UNBILLED_STATUSES = ("429", "dropped")   # a throttled request and a dropped connection never ran
+
+
+def usage_from_counts(counts: Mapping) -> Usage:
+    """`SimRun.counts` (sim/runner.py) as billed usage.
+
+    Requests: every request the function answered, except throttled ones (429: the
+    platform refuses them before the function runs, and does not bill them) and
+    connections an outage dropped. Compute: the function's busy-seconds (the sum of
+    request durations; also used for per-instance billing, which equals it at one
+    request per instance). Storage: the simulator's byte-seconds (given in decimal
+    GB over 30-day months) restated in binary GB over the 730-hour month.
+    """
+    billed = sum(n for key, n in counts["requests"].items() if key.rsplit(" ", 1)[-1] not in UNBILLED_STATUSES)
+    calls = counts.get("store_calls", {})
+    byte_seconds = counts.get("store_gb_months", 0.0) * 1e9 * 30 * 86400
+    busy = float(counts.get("function_busy_s", 0.0))
+    return Usage(duration_s=float(counts["duration_s"]), function_requests=billed, function_seconds=busy,
+                 function_instance_seconds=busy, bytes_out=int(sum(counts.get("bytes_out", {}).values())),
+                 store_puts=calls.get("PUT", 0), store_gets=calls.get("GET", 0) + calls.get("HEAD", 0),
+                 store_lists=calls.get("LIST", 0), store_deletes=calls.get("DELETE", 0),
+                 stored_gb_months=byte_seconds / GB / MONTH_S,
+                 engine_seconds=MappingProxyType(dict(counts.get("engine_seconds", {}))))
+
+
 # ---- pricing ---------------------------------------------------------------------------
 def line_items(usage: Usage, prices: PriceTable) -> list[LineItem]:
     """Every billed quantity of the run with its unit price, in bill order."""

@@ -58,6 +58,7 @@ class MemoryStore:
         self._dirs: dict[str, set[str]] = {}
         self.calls: Counter = Counter()  # operation -> calls (PUT, GET, LIST, HEAD, DELETE)
         self.bytes_stored = 0
+        self.retired = 0  # objects dropped from memory that still count as stored (retire)
 
     # ---- synchronous core -------------------------------------------------------
     def _info(self, key: str, entry: _Entry, metadata: bool = True) -> ObjectInfo:
@@ -115,6 +116,12 @@ class MemoryStore:
             raise VirtualObject(f"{key} has a size ({entry.size} bytes) but no bytes")
         return entry.data
 
+    def clear(self) -> None:
+        """Empty the store (the emulator's store reset); not counted as calls."""
+        self._objects.clear()
+        self._dirs.clear()
+        self.bytes_stored = self.retired = 0
+
     def delete_now(self, key: str) -> None:
         self.calls["DELETE"] += 1
         entry = self._objects.pop(key, None)
@@ -132,6 +139,19 @@ class MemoryStore:
         for key in keys:
             self.delete_now(key)
         return len(keys)
+
+    def retire(self, key: str) -> None:
+        """Drop an object from memory while it still counts as stored (bytes_stored,
+        `retired`): the simulator retires snapshots older than an instance's newest
+        full, which no restore reads again, so a month of pushes fits in memory. Not
+        a DELETE: nothing is counted as a call."""
+        entry = self._objects.pop(key, None)
+        if entry is not None:
+            self.retired += 1
+            keys = self._dirs[_directory(key)]
+            keys.discard(key)
+            if not keys:
+                del self._dirs[_directory(key)]
 
     def __len__(self) -> int:
         return len(self._objects)

@@ -1,0 +1,1 @@
+"""The simulated stack: engine pods, the function, the network, the world that holds them."""

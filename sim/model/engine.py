@@ -1,0 +1,292 @@
+"""One engine pod on virtual time: the real EngineMachine, its effects carried out without I/O.
+
+As engines_fake/driver.py does for the live engine, `Pod` turns the world
+into machine events and carries out the machine's effects (EXECUTORS, one
+small method per effect type), queueing events raised while effects run so the
+machine is never re-entered. It decides nothing about persistence. Differences
+from the live driver, all of them I/O:
+
+- writes are a rate process: the writes due since the last look are counted
+  when the pod next hands the machine an event (one Wrote carrying their count
+  and bytes), so a quiet month costs one event per tick, not one per write;
+- a Cut is priced, not built: a delta of n writes and a full of the state's
+  distinct keys weigh what payloads.profile says for the kind;
+- requests go to SimFunction, which answers at once with the event and its
+  delay; the pod schedules the event on the SimPy clock (callbacks, no
+  process per request);
+- timers are SimPy timeouts, the latest WaitUntil wins.
+"""
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from dataclasses import dataclass, field, replace
+
+from emulator.protocol.cursor import Cursor
+from emulator.protocol.engine_config import EngineConfig
+from emulator.protocol.engine_events import (
+    Alert, Booted, Buffer, Compact, Cut, Exit, Health, Ledger, Log, NetworkError, PayloadBuilt,
+    PersistState, Push, Release, Restore, Restored, Save, Serve, Sigterm, StopWrites, Tick,
+    TimerFired, WaitUntil, Wrote)
+from emulator.protocol.engine_machine import EngineMachine
+from engines_fake.kinds import PROFILES
+
+from .function import Caller
+from .payloads import distinct_keys, profile
+
+
+@dataclass
+class Volume:
+    """A slot's disk: what survives a pod when the volume is kept."""
+    lsn: int = 0
+    persisted: PersistState = PersistState()
+    instance_id: str | None = None     # a generated id is kept on the volume
+    keys: int = 0                      # distinct keys in the state (sizes a full)
+    ledger: Counter = field(default_factory=Counter)
+
+    @property
+    def empty(self) -> bool:
+        return self.lsn == 0 and self.persisted.durable is None
+
+
+class Workload:
+    """Writes at a steady rate plus bursts every so often, from the moment the pod serves."""
+    __slots__ = ("rate", "burst", "every", "start", "steady", "bursts")
+
+    def __init__(self, config: EngineConfig, kind: str):
+        w = config.workload
+        self.rate = PROFILES[kind].default_rate if w.auto else w.rate
+        self.burst, self.every = w.burst_writes, w.burst_every_s
+        self.start = self.steady = self.bursts = 0
+
+    def due(self, since: float, now: float) -> list[float]:
+        """Times of the writes due in (last look, now], oldest first; advances the counters."""
+        elapsed = now - since
+        times: list[float] = []
+        if self.rate > 0:
+            upto = int(math.floor(elapsed * self.rate + 1e-9))
+            times += [since + k / self.rate for k in range(self.steady + 1, upto + 1)]
+            self.steady = max(self.steady, upto)
+        if self.burst and self.every > 0:
+            upto = int(math.floor(elapsed / self.every + 1e-9))
+            for j in range(self.bursts + 1, upto + 1):
+                times += [since + j * self.every] * self.burst
+            self.bursts = max(self.bursts, upto)
+        if len(times) > 1:
+            times.sort()
+        return times
+
+    def count_due(self, since: float, now: float) -> int:
+        elapsed = now - since
+        n = 0
+        if self.rate > 0:
+            upto = int(math.floor(elapsed * self.rate + 1e-9))
+            n += max(0, upto - self.steady)
+            self.steady = max(self.steady, upto)
+        if self.burst and self.every > 0:
+            upto = int(math.floor(elapsed / self.every + 1e-9))
+            n += max(0, upto - self.bursts) * self.burst
+            self.bursts = max(self.bursts, upto)
+        return n
+
+
+class Pod:
+    """One run of an engine in a slot (a task, a pod)."""
+
+    def __init__(self, world, slot, generation: int, volume: Volume, config: EngineConfig,
+                 instance_id: str, caller: Caller):
+        self.world, self.slot, self.name = world, slot, slot.name
+        self.generation, self.volume, self.config = generation, volume, config
+        self.instance_id, self.caller = instance_id, caller
+        self.machine = EngineMachine(config, random.Random(f"{world.seed}:{slot.name}:{generation}"))
+        self.kind = slot.kind
+        self.payload = profile(slot.kind, config.workload.value_bytes, config.compression)
+        self.keyspace = config.workload.keys or PROFILES[slot.kind].default_keys
+        self.workload = Workload(config, slot.kind)
+        self.state = "starting"         # starting | running | stopping | exited
+        self.accepting = self.served = False
+        self.boot: str | None = None
+        self.serve_at = 0.0
+        self.exit_code: int | None = None
+        self.exit_cause: str | None = None
+        self.alerts = 0
+        self._queue: list = []
+        self._draining = False
+        self._timer = 0                 # generation of the armed timer: older ones are ignored
+        self._sizes: dict[int, int] = {}
+
+    # ---- events in ------------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        return self.world.env.now
+
+    def boot_now(self) -> None:
+        v = self.volume
+        durable = v.persisted.durable.seq if v.persisted.durable else 0
+        self.deliver(Booted(self.now, v.empty, v.lsn, v.persisted,
+                            max(0, v.lsn - durable) * round(self.payload.wal_bytes)))
+
+    def deliver(self, event) -> None:
+        """Hand the machine an event (writes due so far first), then carry out its effects."""
+        if self.state == "exited":
+            return
+        self.accrue()
+        self._queue.append(event)
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            while self._queue:
+                ev = self._queue.pop(0)
+                if isinstance(ev, Restored):
+                    self._install(ev)
+                for effect in self.machine.handle(ev):
+                    EXECUTORS[type(effect)](self, effect)
+                    if self.state == "exited":
+                        self._queue.clear()
+                        break
+        finally:
+            self._draining = False
+
+    def accrue(self) -> None:
+        """Count the workload's writes due by now (they happened; the machine learns now)."""
+        if not self.accepting or self._draining:
+            return
+        if self.world.witness_writes(self):
+            times = self.workload.due(self.serve_at, self.now)
+            if times:
+                self.write(len(times), times)
+        else:
+            n = self.workload.count_due(self.serve_at, self.now)
+            if n:
+                self.write(n, None)
+
+    def write(self, n: int, times: list[float] | None) -> None:
+        v = self.volume
+        first = v.lsn + 1
+        v.lsn += n
+        v.keys = distinct_keys(n, self.keyspace, v.keys)
+        self.world.note_writes(self, first, v.lsn, times)
+        for effect in self.machine.handle(Wrote(self.now, v.lsn, n * round(self.payload.wal_bytes))):
+            EXECUTORS[type(effect)](self, effect)
+
+    def burst(self, n: int) -> bool:
+        """A write burst through the data API (a step): False when the pod refuses writes."""
+        if not self.accepting:
+            return False
+        self.accrue()
+        self.write(n, [self.now] * n if self.world.witness_writes(self) else None)
+        return True
+
+    def _install(self, ev: Restored) -> None:
+        v = self.volume
+        v.lsn = ev.lsn
+        v.keys = distinct_keys(ev.lsn, self.keyspace)
+
+    def sigterm(self) -> None:
+        self.deliver(Sigterm(self.now))
+
+    def kill(self) -> None:
+        """SIGKILL: writes until now are on the volume; nothing else happens."""
+        self.accrue()
+        self.accepting = False
+        self.state, self._timer = "exited", self._timer + 1
+
+    def _later(self, delay: float, event) -> None:
+        generation = self.generation
+
+        def fire(_):
+            if self.state != "exited" and generation == self.generation:
+                self.deliver(replace(event, now=self.world.env.now))
+        self.world.at(delay, fire)
+
+    # ---- effects out --------------------------------------------------------------
+    def _serve(self, e: Serve) -> None:
+        self.accepting = self.served = True
+        self.state, self.boot, self.serve_at = "running", e.boot, self.now
+        self.world.pod_served(self, e)
+
+    def _answer(self, token: int, timeout_s: float, answer) -> None:
+        event, delay = answer
+        if delay > timeout_s:
+            event, delay = NetworkError(token, 0.0, f"timed out after {timeout_s:g} s"), timeout_s
+        self._later(delay, replace(event, token=token))
+
+    def _release_later(self, seconds: float, release) -> None:
+        self.world.at(seconds, lambda _: release())
+
+    def _restore(self, e: Restore) -> None:
+        fn = self.world.function
+        fn.now = self.now
+        local = 0 if self.volume.empty else self.volume.lsn
+        self._answer(e.token, e.timeout_s, fn.restore(self.caller, takeover=e.takeover, local_lsn=local,
+                                                      release=self._release_later))
+
+    def _health(self, e: Health) -> None:
+        fn = self.world.function
+        fn.now = self.now
+        self._answer(e.token, e.timeout_s, fn.health(self.caller))
+
+    def _cut(self, e: Cut) -> None:
+        if e.kind == "full":
+            size = self.payload.full(self.volume.keys)
+        else:
+            size = self.payload.delta(e.cursor_to.seq - e.cursor_from.seq)
+        self._sizes[e.token] = size
+        self._queue.append(PayloadBuilt(e.token, self.now, size))
+
+    def _push(self, e: Push) -> None:
+        fn = self.world.function
+        fn.now = self.now
+        checksum = f"{self.instance_id}:{e.kind}:{e.cursor_from}:{e.cursor_to}:{self._sizes.get(e.token)}" \
+                   f":{e.offset}:{e.length}"
+        self._answer(e.token, e.timeout_s, fn.persist(
+            self.caller, kind=e.kind, cursor_from=e.cursor_from, cursor_to=e.cursor_to, part=e.part,
+            length=e.length, checksum=checksum, release=self._release_later))
+
+    def _release(self, e: Release) -> None:
+        self._sizes.pop(e.token, None)
+
+    def _save(self, e: Save) -> None:
+        self.volume.persisted = e.state
+
+    def _ledger(self, e: Ledger) -> None:
+        self.volume.ledger[e.event] += 1
+        if e.event == "ack":
+            f = e.fields
+            self.world.note_ack(self, f["lsn_to"], f.get("bytes"), f.get("kind"))
+
+    def _stop_writes(self, e: StopWrites) -> None:
+        self.accepting = False
+        self.world.pod_leaves(self)
+
+    def _wait_until(self, e: WaitUntil) -> None:
+        self._timer += 1
+        timer, generation = self._timer, self.generation
+
+        def fire(_):
+            if self._timer == timer and self.state != "exited" and generation == self.generation:
+                self.deliver(TimerFired(max(self.world.env.now, e.deadline)))
+        self.world.at(max(0.0, e.deadline - self.now), fire)
+
+    def _alert(self, e: Alert) -> None:
+        self.alerts += 1
+
+    def _exit(self, e: Exit) -> None:
+        self.accepting = False
+        self.state, self.exit_code, self._timer = "exited", e.code, self._timer + 1
+        self.world.pod_exited(self, e.code)
+
+    def _nothing(self, e) -> None:
+        return None
+
+
+EXECUTORS = {
+    Serve: Pod._serve, Restore: Pod._restore, Health: Pod._health, Cut: Pod._cut, Push: Pod._push,
+    Release: Pod._release, Buffer: Pod._nothing, Save: Pod._save, Ledger: Pod._ledger,
+    Compact: Pod._nothing, StopWrites: Pod._stop_writes, WaitUntil: Pod._wait_until,
+    Log: Pod._nothing, Alert: Pod._alert, Exit: Pod._exit,
+}
+
+__all__ = ["Pod", "Volume", "Workload", "Cursor", "Tick"]

@@ -1,0 +1,66 @@
+"""Payload sizes without payloads: what a push of each kind weighs.
+
+The simulator never builds a payload; it needs its size. Sizes come from the
+fake engines' own value generators (engines_fake/kinds.py) and the engines'
+own frame format and codec (emulator/protocol/engine_payload.py, codec.py):
+for each kind (and value size), a sample of values is framed as a delta and as
+a full and compressed once, giving the WAL bytes per write and the compressed
+bytes per record. From those, a delta of n writes and a full of a state of k
+records are priced by multiplication. The sample is seeded, so sizes are the
+same on every run.
+"""
+from __future__ import annotations
+
+import functools
+import random
+from dataclasses import dataclass
+
+from emulator.protocol.codec import Encoding
+from emulator.protocol.engine_payload import Record, delta_frames, full_frames, record_frame
+from engines_fake.kinds import PROFILES, sized
+
+# Values per sample: enough for the codec to find a kind's redundancy, few
+# enough that a 256 KiB filestore blob sample stays cheap to compress.
+SAMPLE_BYTES = 512 * 1024
+SAMPLE_MAX = 64
+
+
+@dataclass(frozen=True)
+class PayloadProfile:
+    kind: str
+    value_bytes: float           # mean value size
+    wal_bytes: float             # WAL bytes per write (the record frame)
+    delta_bytes: float           # compressed delta bytes per write
+    full_bytes: float            # compressed full bytes per record of the state
+    overhead: int                # compressed bytes of an empty payload (headers, trailer)
+
+    def delta(self, writes: int) -> int:
+        return max(1, round(self.overhead + self.delta_bytes * writes))
+
+    def full(self, records: int) -> int:
+        return max(1, round(self.overhead + self.full_bytes * records))
+
+
+@functools.lru_cache(maxsize=None)
+def profile(kind: str, value_bytes: int = 0, encoding: Encoding = Encoding.ZSTD) -> PayloadProfile:
+    rng = random.Random(f"payload-profile:{kind}:{value_bytes}")
+    first = sized(kind, rng, 0, value_bytes)
+    count = max(2, min(SAMPLE_MAX, SAMPLE_BYTES // max(1, len(first))))
+    values = [first] + [sized(kind, rng, i, value_bytes) for i in range(1, count)]
+    records = [Record(i + 1, f"{kind}-{rng.randrange(PROFILES[kind].default_keys)}", v)
+               for i, v in enumerate(values)]
+    wal = sum(len(record_frame(r)) for r in records) / count
+    empty = len(encoding.compress(b"".join(delta_frames(0, 1, []))))
+    delta = len(encoding.compress(b"".join(delta_frames(0, count, records))))
+    full = len(encoding.compress(b"".join(full_frames(kind, 0, count, records))))
+    return PayloadProfile(kind, sum(map(len, values)) / count, wal,
+                          max(1.0, (delta - empty) / count), max(1.0, (full - empty) / count), empty)
+
+
+def distinct_keys(writes: int, keys: int, had: int = 0) -> int:
+    """Expected distinct keys after `writes` uniform writes over `keys` keys,
+    starting from `had` distinct keys (the generator picks keys uniformly)."""
+    if keys <= 0:
+        return had + writes
+    missing = (keys - had) * (1 - 1 / keys) ** writes
+    return min(keys, round(keys - missing))
