@@ -207,6 +207,8 @@ def _wind_down(stack: Stack, log) -> None:
 
 def run_live(scenario: Scenario, *, attach: bool = False, state_dir: str | None = None,
              keep_state: Path | None = None, log: Callable[[str], None] = print) -> Run:
+    from .loader import require_live
+    require_live(scenario)  # sim-only settings are refused, never ignored
     begun = time.time()
     stack = attach_stack(state_dir) if attach else start_stack(scenario, log)
     recorder = sampler = None

@@ -26,6 +26,7 @@ RUNNER_KEYS = {"function": {"port", "fault_seed"}, "discovery": {"udp_port", "ap
 SCENARIO_KEYS = {"name", "description", "seed", "duration"}
 # The live runner's bound; longer runs are for the simulator.
 MAX_LIVE_DURATION_S = 3600.0
+SIM_TABLE = "sim"  # sim-only settings (schema.validate_sim); the live runner refuses a file with them
 
 
 class ScenarioError(ValueError):
@@ -75,7 +76,7 @@ def parse_scenario(text: str, source: str = "scenario.toml") -> Scenario:
     except tomllib.TOMLDecodeError as exc:  # its message carries line and column
         raise ScenarioError(source, None, "", f"not valid TOML: {exc}") from None
     try:
-        return _build_scenario(data, source)
+        return _build_scenario(data, source, text)
     except schema.SchemaError as exc:
         raise ScenarioError(source, _line(text, exc.key), exc.key, str(exc)) from None
     except ConfigFileError as exc:
@@ -83,21 +84,29 @@ def parse_scenario(text: str, source: str = "scenario.toml") -> Scenario:
         raise ScenarioError(source, _line(text, exc.key), exc.key, message) from None
 
 
-def _build_scenario(data: dict, source: str) -> Scenario:
+def _build_scenario(data: dict, source: str, text: str = "") -> Scenario:
     for table in data:
         if table in ("emulator", "store"):
             raise schema.SchemaError(table, "is set by the scenario runner (state dir, ports, store); "
                                      "remove it from the scenario")
-        if table not in EMULATOR_TABLES | {"scenario", "step", "expect"}:
-            known = ", ".join(sorted(EMULATOR_TABLES | {"scenario", "step", "expect"}))
+        if table not in EMULATOR_TABLES | {"scenario", "step", "expect", SIM_TABLE}:
+            known = ", ".join(sorted(EMULATOR_TABLES | {"scenario", "step", "expect", SIM_TABLE}))
             raise schema.SchemaError(table, f"unknown table; a scenario has {known}")
     head = _head(data.get("scenario"))
     tables = _emulator_tables(data, head["seed"])
     config = _build(copy.deepcopy(tables))
     steps = tuple(_step(i, t) for i, t in enumerate(_array(data, "step"), 1))
     expectations = tuple(_expectation(i, t) for i, t in enumerate(_array(data, "expect"), 1))
+    sim = schema.validate_sim(data[SIM_TABLE]) if SIM_TABLE in data else {}
+    sim_only = []
+    if head["duration"] > MAX_LIVE_DURATION_S:
+        sim_only.append(("scenario.duration", f"a {data['scenario']['duration']!r} timeline is longer "
+                         "than the live runner's 1h"))
+    if SIM_TABLE in data:
+        sim_only.append((SIM_TABLE, "[sim] settings are for the simulator"))
     scenario = Scenario(head["name"], head["description"], head["seed"], head["duration"], config,
-                        steps, expectations, source, MappingProxyType(tables))
+                        steps, expectations, source, MappingProxyType(tables), MappingProxyType(sim),
+                        tuple((_line(text, key), key, why) for key, why in sim_only))
     from .timeline import check_timeline
     check_timeline(scenario)
     return scenario
@@ -117,9 +126,9 @@ def _head(table) -> dict:
     if "duration" not in table:
         raise schema.SchemaError("scenario", "needs `duration` (how long the scenario runs, e.g. \"60s\")")
     seconds = schema.duration("scenario.duration", table["duration"])
-    if not 0 < seconds <= MAX_LIVE_DURATION_S:
+    if not 0 < seconds <= schema.MAX_SIM_DURATION_S:
         raise schema.SchemaError("scenario.duration", f"must be more than 0 and at most 1h on the live "
-                                 f"stack, got {table['duration']!r}")
+                                 f"stack (366d simulated, with --sim), got {table['duration']!r}")
     seed = schema.whole(0, 2**63)("scenario.seed", table.get("seed", 0))
     return {"name": table["name"], "description": table["description"].strip(), "seed": seed,
             "duration": seconds}
@@ -221,4 +230,13 @@ def _expectation(index: int, table: dict) -> Expectation:
     return Expectation(index, check, MappingProxyType(params))
 
 
-__all__ = ["ScenarioError", "load_scenario", "parse_scenario", "parse_duration"]
+def require_live(scenario: Scenario) -> None:
+    """ScenarioError naming the first sim-only part of the file: the live runner cannot
+    run it, and ignoring it would judge a different scenario than the one written."""
+    if scenario.sim_only:
+        line, key, why = scenario.sim_only[0]
+        raise ScenarioError(scenario.source, line, key, f"{why}; the live stack cannot run this "
+                            "scenario (run it simulated: wkp-emu scenario run FILE --sim)")
+
+
+__all__ = ["ScenarioError", "load_scenario", "parse_scenario", "parse_duration", "require_live"]

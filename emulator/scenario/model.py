@@ -53,3 +53,6 @@ class Scenario:
     expectations: tuple[Expectation, ...] = ()
     source: str = ""                # the file it came from
     emulator_tables: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    sim: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))  # [sim], checked
+    # Why only the simulator can run it: (line, key, reason) for each sim-only part of the file
+    sim_only: tuple[tuple[int | None, str, str], ...] = ()

@@ -164,3 +164,56 @@ def validate(shape: Shape, where: str, table: dict) -> dict:
     if len([k for k in shape.at_most_one_of if k in table]) > 1:
         raise SchemaError(where, f"takes at most one of {' or '.join(shape.at_most_one_of)}")
     return out
+
+
+# ---- sim-only sections ([sim] and its tables; docs/sim.md "Sim-only sections") ----------
+# The live runner refuses a file with any of them; `scenario check` and `--sim` accept them.
+# A table here is validated with its Shape; a section not listed is refused as unknown,
+# so a file never carries settings nothing reads. Owners of other sim modules add theirs.
+
+def fleet_table(key, value) -> dict:
+    if not isinstance(value, dict):
+        raise SchemaError(key, "must be a table of kind = replicas")
+    return {k: whole(0, 100_000)(f"{key}.{kind(f'{key}.{k}', k)}", v) for k, v in value.items()}
+
+
+SIM_KEYS: dict[str, Callable] = {
+    "fleet": fleet_table,
+    "witness": choice("auto", "writes", "batches"),
+    "witnessed": whole(1, 10**6),
+    "sample_interval": duration,
+}
+
+SIM_TABLES: dict[str, Shape] = {
+    "network": Shape({"latency_ms": number(0, 60_000), "jitter_ms": number(0, 60_000),
+                      "bandwidth_mbps": number(0.001, 1e6), "loss": number(0, 1)},
+                     summary="latency, bandwidth per link and loss between engines and the function"),
+}
+# [sim] tables written as [[sim.NAME]] arrays (each entry checked with the Shape)
+SIM_ARRAYS: dict[str, Shape] = {}
+
+# The longest timeline the simulator runs (a year: months are the point of it).
+MAX_SIM_DURATION_S = 366 * 86400.0
+
+
+def validate_sim(table) -> dict:
+    """[sim] checked and normalized; SchemaError names `sim.key`."""
+    if not isinstance(table, dict):
+        raise SchemaError("sim", "must be a table ([sim])")
+    out: dict = {}
+    for key, value in table.items():
+        where = f"sim.{key}"
+        if key in SIM_KEYS:
+            out[key] = SIM_KEYS[key](where, value)
+        elif key in SIM_TABLES:
+            if not isinstance(value, dict):
+                raise SchemaError(where, f"must be a table ([sim.{key}])")
+            out[key] = validate(SIM_TABLES[key], where, value)
+        elif key in SIM_ARRAYS:
+            if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+                raise SchemaError(where, f"must be written as [[sim.{key}]] tables")
+            out[key] = [validate(SIM_ARRAYS[key], f"{where}.{i}", t) for i, t in enumerate(value, 1)]
+        else:
+            known = ", ".join(sorted({*SIM_KEYS, *SIM_TABLES, *SIM_ARRAYS}))
+            raise SchemaError(where, f"unknown key; [sim] has {known}")
+    return out
