@@ -22,6 +22,7 @@ DEFAULT_FLEET = {"relational": 1, "vector": 2, "filestore": 1}
 DEFAULT_KIND_ENV = {"relational": {"WEFTKIT_PERSIST_TAKEOVER": "newest"}}
 RECYCLE_VOLUMES = ("empty", "keep")
 INSTANCE_IDS = ("stable", "new")
+BACKENDS = ("process", "docker")  # where engine pods run (supervisor/backends)
 # Fast enough to watch in a demo, slow enough to stay idle: every 10 seconds.
 DEFAULT_SCHEDULE = "*/10 * * * * *"
 
@@ -54,6 +55,7 @@ class EmulatorConfig:
     control_port: int = 4510
     secret: str = ""                  # empty: generated once and kept in the state dir
     headless: bool | None = None      # None: decide by whether stdout is a terminal
+    backend: str = "process"          # "docker": engines run as containers (docs/docker.md)
     store_endpoint: str = ""          # empty: embedded moto
     store_port: int = 0
     bucket: str = "wkp-emu"
@@ -82,7 +84,8 @@ _SCALARS: dict[str, dict[str, tuple[str, type, Any]]] = {
                  "control_host": ("control_host", str, None),
                  "control_port": ("control_port", int, "port"),
                  "secret": ("secret", str, None),
-                 "headless": ("headless", bool, None)},
+                 "headless": ("headless", bool, None),
+                 "backend": ("backend", str, BACKENDS)},
     "store": {"endpoint": ("store_endpoint", str, None), "port": ("store_port", int, "port"),
               "bucket": ("bucket", str, None)},
     "function": {"port": ("function_port", int, "port"),
