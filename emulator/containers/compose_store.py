@@ -84,11 +84,11 @@ async def _serve(args, endpoint: str) -> int:
     async with S3Store(endpoint, args.bucket) as store:
         await store.ensure_bucket()
         loaded = await import_store(store, args.data_dir) if args.data_dir else 0
-        print(json.dumps({"endpoint": endpoint, "bucket": args.bucket, "loaded": loaded,
-                          "data_dir": str(args.data_dir) if args.data_dir else None}), flush=True)
         if args.ready_file:
             args.ready_file.parent.mkdir(parents=True, exist_ok=True)
             args.ready_file.touch()
+        print(json.dumps({"endpoint": endpoint, "bucket": args.bucket, "loaded": loaded,
+                          "data_dir": str(args.data_dir) if args.data_dir else None}), flush=True)
         await stop.wait()
         if args.ready_file:
             args.ready_file.unlink(missing_ok=True)
