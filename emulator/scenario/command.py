@@ -36,6 +36,8 @@ def add_parser(subparsers) -> None:
     judge.add_argument("file", metavar="FILE|NAME")
     judge.add_argument("evidence", help="evidence.json of an earlier run")
     judge.set_defaults(func=judge_again)
+    from .sweep_command import add_parser as add_sweep  # `scenario sweep` (sweep_command.py)
+    add_sweep(sub)
 
 
 def _load(name: str):

@@ -140,3 +140,18 @@ def test_an_unknown_price_table_name_lists_the_shipped_ones(tmp_path):
     own = tmp_path / "mine.toml"
     own.write_text(TABLE)
     assert load_prices(str(own)).name == "test"
+
+
+def test_simulator_counts_become_billed_usage():
+    from sim.costs import usage_from_counts
+    counts = {"duration_s": 600.0,
+              "requests": {"/persist 200": 10, "/persist 429": 4, "/persist dropped": 2, "/restore 200": 1,
+                           "/persist 409": 1},
+              "bytes_in": {"/persist": 5000}, "bytes_out": {"/persist": 640, "/restore": 2000},
+              "store_calls": {"PUT": 10, "GET": 3, "LIST": 2, "HEAD": 1, "DELETE": 0},
+              "store_gb_months": 2.0, "engine_seconds": {"vector": 1200.0}, "function_busy_s": 1.5}
+    u = usage_from_counts(counts)
+    assert u.function_requests == 12            # 429s and dropped connections are not billed
+    assert u.bytes_out == 2640 and u.store_puts == 10 and u.store_gets == 4 and u.store_lists == 2
+    assert u.stored_gb_months == pytest.approx(2.0 * 1e9 * 30 * 86400 / GB / MONTH_S)
+    assert u.engine_seconds == {"vector": 1200.0} and u.function_seconds == 1.5
