@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 
@@ -20,12 +21,14 @@ from emulator.protocol.headers import HealthHeaders
 from emulator.protocol.signing import EMPTY_BODY, SignedRequest, verify
 from emulator.store.s3 import S3Store
 
-from .chains import Chains
-from .config import FunctionConfig
+from .config import FunctionConfig, platform_view
 from .faults import Fault, FaultSpecError, FaultTable, WKP_PATHS
 from .faulty_store import FaultyStore
-from .keys import ADMISSION, BACKGROUND, CHAINS, CONFIG, FAULTS, INFLIGHT, METRICS, RELAYED, STORE
+from .instances import COLD_HEADER, INSTANCE_HEADER, InstanceHost, RoutedChains
+from .keys import (ADMISSION, BACKGROUND, CHAINS, CONFIG, FAULTS, INFLIGHT, INSTANCES, METRICS, RELAYED,
+                   SERVED_BY, STORE)
 from .metrics import DROPPED, Metrics
+from .platform import PREPARED, PlatformCut, within_timeout
 from .persist import persist
 from .restore import restore
 
@@ -70,7 +73,7 @@ async def wkp_middleware(request: web.Request, handler):
             response = await _handle(request, handler)
         status, out = response.status, _bytes_out(response) + request.get(RELAYED, 0)
         return response
-    except ConnectionDropped:
+    except (ConnectionDropped, PlatformCut):
         status = DROPPED
         raise
     except web.HTTPException as exc:
@@ -100,8 +103,12 @@ async def _handle(request, handler):
     if hit.status is not None:
         return web.json_response({"error": "InjectedFault", "reason": hit.reason},
                                  status=hit.status, headers=hit.headers)
+    app = request.app
     try:
-        return await handler(request)
+        # The platform picks an instance (or throttles) before the function's code runs.
+        async with app[INSTANCES].serve(request.headers.get(INSTANCE_HEADER)) as (instance, cold):
+            request[SERVED_BY] = (instance.id, cold)
+            return await within_timeout(request, handler, app[CONFIG].platform)
     except ProtocolError as exc:
         if exc.status_hint >= 500:
             log.warning("%s %s: %s", request.method, request.path, exc.reason)
@@ -157,6 +164,31 @@ async def get_metrics(request):
     return web.Response(text=metrics.prometheus(), content_type="text/plain")
 
 
+async def get_instances(request):
+    return web.json_response(request.app[INSTANCES].view())
+
+
+async def reap_instances(request):
+    """Reap every idle instance now: "the platform recycled its instances" (tests, the kit)."""
+    return web.json_response({"reaped": request.app[INSTANCES].reap_idle()})
+
+
+async def _name_instance(request: web.Request, response: web.StreamResponse) -> None:
+    """Every response says which instance served it (and whether it started cold)."""
+    request[PREPARED] = True
+    served = request.get(SERVED_BY)
+    if served:
+        response.headers[INSTANCE_HEADER] = served[0]
+        if served[1]:
+            response.headers[COLD_HEADER] = "1"
+
+
+async def _instances_ctx(app: web.Application):
+    await app[INSTANCES].start()
+    yield
+    await app[INSTANCES].stop()
+
+
 async def reset_store(request):
     """Empty the bucket and the warm state (wkp-emu reset)."""
     removed = await request.app[STORE].delete_prefix("")
@@ -179,14 +211,20 @@ async def _store_ctx(app: web.Application):
 
 
 def create_app(config: FunctionConfig) -> web.Application:
+    if config.platform.paces:  # a paced or capped response goes through Python, not the kernel
+        config = dataclasses.replace(config, splice=False)
     app = web.Application(middlewares=[wkp_middleware], client_max_size=config.limits.max_payload + 1)
     app[CONFIG] = config
-    app[CHAINS] = Chains()
+    host = InstanceHost(config.instances, config.limits.max_inflight, config.instances_dir)
+    app[INSTANCES] = host
+    app[CHAINS] = RoutedChains(host)  # the serving instance's warm chains
     app[FAULTS] = FaultTable(config.fault_seed)
-    app[METRICS] = Metrics()
+    app[METRICS] = Metrics(instances=host.view, platform=platform_view(config))
     app[ADMISSION] = Admission()
     app[BACKGROUND] = set()
+    app.cleanup_ctx.append(_instances_ctx)
     app.cleanup_ctx.append(_store_ctx)
+    app.on_response_prepare.append(_name_instance)
     app.router.add_post("/persist", persist)
     app.router.add_get("/restore", guarded_restore)
     app.router.add_get("/health", health)
@@ -196,4 +234,6 @@ def create_app(config: FunctionConfig) -> web.Application:
     app.router.add_delete("/_wkp/faults/{fault_id:\\d+}", delete_fault)
     app.router.add_get("/_wkp/metrics", get_metrics)
     app.router.add_post("/_wkp/reset", reset_store)
+    app.router.add_get("/_wkp/instances", get_instances)
+    app.router.add_post("/_wkp/instances/reap", reap_instances)
     return app

@@ -17,7 +17,9 @@ from pathlib import Path
 from emulator.protocol.function_rules import DEFAULT_MAX_PAYLOAD, Limits
 from emulator.store.moto_server import BUCKET, EmbeddedS3, StoreFailed
 
-from .config import FunctionConfig
+from emulator.platforms.profiles import FUNCTION_PROFILES, function_profile, fit_report
+
+from .config import FunctionConfig, apply_profile
 from .runner import start_function
 
 
@@ -45,6 +47,22 @@ def add_parser(subparsers) -> None:
     p.add_argument("--no-splice", dest="splice", action="store_false",
                    help="relay restores through Python instead of splicing sockets in the kernel")
     p.add_argument("--takeover-lease", type=float, default=120.0, metavar="SECONDS")
+    g = p.add_argument_group("instances and platform (docs/functions.md)")
+    g.add_argument("--profile", choices=list(FUNCTION_PROFILES),
+                   help="run behind that platform's limits and instance model (request and response "
+                   "sizes, streamed rate, timeout, concurrency, cold start, keep-alive)")
+    g.add_argument("--instances-max", type=_positive, metavar="N",
+                   help="instances at most; all busy at N: 429 (default 1, or the profile's)")
+    g.add_argument("--instance-concurrency", type=_positive, metavar="N",
+                   help="requests one instance serves at once (default --max-inflight, or the profile's)")
+    g.add_argument("--keep-alive", type=_seconds, metavar="SECONDS",
+                   help="reap an instance idle this long (default never, or the profile's)")
+    g.add_argument("--cold-start-ms", type=_non_negative, metavar="MS",
+                   help="a new instance serves after this delay (default 0, or the profile's median)")
+    g.add_argument("--timeout", type=_seconds, metavar="SECONDS",
+                   help="the platform answers 502 to a request still running then (default: the profile's)")
+    g.add_argument("--instances-dir", type=Path, metavar="DIR",
+                   help="each instance's /tmp is a directory under DIR (default: a temporary directory)")
     p.add_argument("--log-level", default="WARNING")
     p.set_defaults(func=run)
 
@@ -52,6 +70,20 @@ def add_parser(subparsers) -> None:
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
         raise ValueError(text)
     return value
 
@@ -74,10 +106,18 @@ async def _serve(args) -> int:
     if args.s3_endpoint is None:  # blocks a second or two, before anything is served
         s3 = EmbeddedS3(args.host, args.s3_port, log_path=args.s3_log).start()
     endpoint = args.s3_endpoint or s3.endpoint
-    config = FunctionConfig(secret=secret, s3_endpoint=endpoint, bucket=args.bucket,
-                            limits=Limits(max_payload=args.max_payload, max_inflight=args.max_inflight),
+    limits, instances, platform = apply_profile(
+        args.profile, limits=Limits(max_payload=args.max_payload, max_inflight=args.max_inflight),
+        instances={"instances_max": args.instances_max, "instance_concurrency": args.instance_concurrency,
+                   "keep_alive_s": args.keep_alive, "cold_start_ms": args.cold_start_ms},
+        timeout_s=args.timeout)
+    config = FunctionConfig(secret=secret, s3_endpoint=endpoint, bucket=args.bucket, limits=limits,
                             async_storage=args.async_storage, splice=args.splice,
-                            takeover_lease_s=args.takeover_lease)
+                            takeover_lease_s=args.takeover_lease, instances=instances, platform=platform,
+                            instances_dir=str(args.instances_dir) if args.instances_dir else None)
+    if args.profile:  # before anything is deployed: what this platform means for big pushes and restores
+        for line in fit_report(function_profile(args.profile)):
+            print(line, file=sys.stderr, flush=True)
     try:
         running = await start_function(config, args.host, args.port, s3)
     except BaseException:
@@ -85,7 +125,9 @@ async def _serve(args) -> int:
             await asyncio.to_thread(s3.stop)
         raise
     ready = {"endpoint": running.endpoint, "s3_endpoint": endpoint, "bucket": args.bucket,
-             "secret": secret, "max_payload": args.max_payload}
+             "secret": secret, "max_payload": limits.max_payload}
+    if args.profile:
+        ready["profile"] = args.profile
     print(json.dumps(ready), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Callable
 
 DROPPED = "dropped"  # the status label of a request answered by closing its connection
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -22,6 +23,10 @@ class Metrics:
     latency_sum: Counter = field(default_factory=Counter)
     latency_buckets: Counter = field(default_factory=Counter)  # (path, le) -> n
     restore_relays: Counter = field(default_factory=Counter)  # "splice" | "stream" -> n
+    # The instance host's view (instances.InstanceHost.view) and the platform's limits
+    # (config.platform_view): shown under "instances" and "platform", next to the paths.
+    instances: Callable[[], dict] | None = None
+    platform: dict | None = None
 
     def observe(self, path: str, status: int | str, seconds: float, bytes_in: int,
                 bytes_out: int) -> None:
@@ -42,6 +47,10 @@ class Metrics:
                 for p in paths}
         if "/restore" in out:
             out["/restore"]["relays"] = dict(self.restore_relays)
+        if self.instances is not None:
+            out["instances"] = self.instances()
+        if self.platform is not None:
+            out["platform"] = self.platform
         return out
 
     def _by_status(self) -> list:
@@ -58,6 +67,14 @@ class Metrics:
         lines.append("# TYPE wkp_function_restore_relays_total counter")
         lines += [f'wkp_function_restore_relays_total{{relay="{r}"}} {n}'
                   for r, n in sorted(self.restore_relays.items())]
+        if self.instances is not None:
+            view = self.instances()
+            for name in ("live", "busy"):
+                lines.append(f"# TYPE wkp_function_instances_{name} gauge")
+                lines.append(f"wkp_function_instances_{name} {view[name]}")
+            for name in ("cold_starts", "warm_hits", "throttles", "reaped"):
+                lines.append(f"# TYPE wkp_function_instance_{name}_total counter")
+                lines.append(f"wkp_function_instance_{name}_total {view[name]}")
         lines.append("# TYPE wkp_function_latency_seconds histogram")
         for path in sorted(self.latency_sum):
             total = sum(n for (q, _), n in self.requests.items() if q == path)

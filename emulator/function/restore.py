@@ -21,6 +21,7 @@ from emulator.store.interface import NotFound, StoreUnavailable
 
 from .keys import CHAINS, CONFIG, METRICS, RELAYED, STORE
 from .lineage import adopt_newest_lineage
+from .platform import paced
 from .splice_relay import SpliceRelay, drain_to_empty, splice_possible
 
 RELAY_STALL_S = 60.0  # as long as the S3 client's read timeout: no progress that long fails
@@ -62,7 +63,8 @@ async def restore(request: web.Request) -> web.StreamResponse:
     else:
         app[METRICS].restore_relays["stream"] += 1
         await response.prepare(request)
-        async for chunk in read_ahead(_chain_bytes(store, plan, cfg.restore_chunk)):
+        async for chunk in paced(request, read_ahead(_chain_bytes(store, plan, cfg.restore_chunk)),
+                                 cfg.platform):
             await response.write(chunk)
     await response.write_eof()
     return response

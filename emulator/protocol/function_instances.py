@@ -111,7 +111,8 @@ class InstancePool:
 
     # ---- the three moves -------------------------------------------------------
 
-    def acquire(self, now: float, *, fresh: bool = False, prefer: str | None = None) -> Grant | Throttled:
+    def acquire(self, now: float, *, fresh: bool = False, prefer: str | None = None,
+                cold_start_s: float | None = None) -> Grant | Throttled:
         """Pick the instance for a request arriving at `now`.
 
         `fresh` asks for a new instance even if a warm one has room (the
@@ -119,6 +120,8 @@ class InstancePool:
         pushes"); `prefer` asks for that instance if it is alive and has room.
         Either is a wish the limit still bounds: at the limit, `fresh` evicts
         the oldest idle instance to make room, or is throttled if none is idle.
+        `cold_start_s` replaces the pool's delay for an instance this call
+        starts (a simulator samples each cold start from a distribution).
         """
         self._advance(now)
         if prefer is not None:
@@ -137,7 +140,7 @@ class InstancePool:
         if len(self._instances) >= self.limit:
             self.throttles += 1
             return Throttled(self.retry_after_s)
-        return self._start(now)
+        return self._start(now, self.cold_start_s if cold_start_s is None else cold_start_s)
 
     def release(self, instance_id: str, now: float) -> None:
         """The request on `instance_id` ended at `now` (answered, failed or cut off alike)."""
@@ -229,8 +232,8 @@ class InstancePool:
         self.warm_hits += 1
         return Grant(inst.id, False, max(now, inst.ready_at))
 
-    def _start(self, now: float) -> Grant:
-        inst = _Instance(f"i-{self._next_id}", ready_at=now + self.cold_start_s, inflight=1, invocations=1)
+    def _start(self, now: float, cold_start_s: float) -> Grant:
+        inst = _Instance(f"i-{self._next_id}", ready_at=now + cold_start_s, inflight=1, invocations=1)
         self._next_id += 1
         self._instances[inst.id] = inst
         self._inflight += 1

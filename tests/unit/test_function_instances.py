@@ -206,3 +206,9 @@ def test_invariants_hold_under_a_random_workload():
     reaped += pool.reap(now)
     assert len(reaped) == len(set(reaped)) == pool.reaped
     assert pool.cold_starts == pool.reaped + pool.counters.live
+
+
+def test_a_cold_start_delay_can_be_given_per_call():
+    pool = InstancePool(limit=2, cold_start_s=1.0)
+    assert pool.acquire(0.0, cold_start_s=0.3) == Grant("i-1", True, 0.3)
+    assert pool.acquire(0.0) == Grant("i-2", True, 1.0)
