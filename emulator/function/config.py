@@ -113,7 +113,7 @@ def platform_view(config: FunctionConfig) -> dict:
             "max_response_bytes": p.max_response_bytes,
             "stream_unthrottled_bytes": p.stream_unthrottled_bytes or None,
             "stream_rate_bytes_s": p.stream_rate_bytes_s, "timeout_s": p.timeout_s, "fit": []}
-    if p.profile is not None:
-        from emulator.platforms.profiles import fit_report
-        view["fit"] = fit_report(function_profile(p.profile))
+    from emulator.platforms.profiles import FUNCTION_PROFILES, fit_report
+    if p.profile in FUNCTION_PROFILES:
+        view["fit"] = fit_report(FUNCTION_PROFILES[p.profile])
     return view

@@ -23,6 +23,7 @@ from aiohttp import web
 from .config import PlatformLimits
 
 PREPARED = web.RequestKey("platform_prepared", bool)  # the response head has gone out
+CUT = web.RequestKey("platform_cut", bool)  # the platform cut this response short
 
 
 class PlatformCut(web.HTTPBadGateway):
@@ -58,6 +59,21 @@ async def paced(request: web.Request, chunks, limits: PlatformLimits):
         async for chunk in chunks:
             yield chunk
         return
+    try:
+        async for chunk in _paced(chunks, limits):
+            yield chunk
+    except PlatformCut:
+        request[CUT] = True
+        raise
+    finally:  # a cut leaves the source unfinished: close it now, not at garbage collection
+        await chunks.aclose()
+        if request.get(CUT):
+            # Only now, after the source is closed: closing the connection makes aiohttp
+            # cancel the handler. close(), not abort(): what was written still goes out.
+            request.transport.close()
+
+
+async def _paced(chunks, limits: PlatformLimits):
     loop = asyncio.get_running_loop()
     sent, prefix, rate = 0, limits.stream_unthrottled_bytes, limits.stream_rate_bytes_s
     capped_from = None  # when the unthrottled prefix was used up
@@ -66,7 +82,6 @@ async def paced(request: web.Request, chunks, limits: PlatformLimits):
         if cap is not None and sent + len(chunk) > cap:
             if cap > sent:
                 yield chunk[:cap - sent]
-            request.transport.close()  # after what was written: the client sees a short body
             raise PlatformCut(reason=f"response cut at the platform's {cap}-byte maximum")
         if rate is not None:
             end = sent + len(chunk)
