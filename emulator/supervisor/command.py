@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .config import ConfigFileError, EmulatorConfig, load_config
+from .config import ConfigFileError, EmulatorConfig, load_config, with_profiles
 from .console import Console
 from .starter import STARTER
 from .supervisor import ActionError, Supervisor
@@ -51,6 +51,10 @@ def _stack_options(p) -> None:
     p.add_argument("--state-dir", metavar="DIR", help="overrides emulator.state_dir")
     p.add_argument("--port", type=int, metavar="PORT", help="control API port (overrides emulator.control_port)")
     p.add_argument("--fresh", action="store_true", help="start with an empty store")
+    p.add_argument("--profile", action="append", metavar="NAME",
+                   help="run under a platform profile (docs/functions.md): a function profile "
+                   "(lambda-url, gcf, azure, container) or an engine platform (fargate, cloud-run, "
+                   "aci, kubernetes); repeat for both")
 
 
 def resolve_config(args) -> EmulatorConfig:
@@ -68,7 +72,16 @@ def resolve_config(args) -> EmulatorConfig:
     if changes:
         import dataclasses
         config = dataclasses.replace(config, **changes)
-    return config
+    return with_profiles(config, getattr(args, "profile", None))
+
+
+def print_profile_fit(config: EmulatorConfig) -> None:
+    """Before anything is deployed: what the function profile means for big pushes and restores
+    (on stderr, so that headless JSON lines on stdout stay JSON)."""
+    if config.function_profile:
+        from emulator.platforms.profiles import fit_report, function_profile
+        for line in fit_report(function_profile(config.function_profile)):
+            print(line, file=sys.stderr, flush=True)
 
 
 async def start_stack(config: EmulatorConfig, fresh: bool) -> tuple[Supervisor, web.AppRunner]:
@@ -136,7 +149,9 @@ def run_up(args) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        return asyncio.run(_up(resolve_config(args), args.fresh, not getattr(args, "no_tui", False)))
+        config = resolve_config(args)
+        print_profile_fit(config)
+        return asyncio.run(_up(config, args.fresh, not getattr(args, "no_tui", False)))
     except (ConfigFileError, ActionError, OSError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from emulator.platforms.profiles import ENGINE_PROFILES, FUNCTION_PROFILES, engine_profile
 from emulator.protocol.names import ENGINE_KINDS
 
 from .workload_config import WorkloadError, WorkloadSpec, parse_workload
@@ -46,6 +47,7 @@ class PlatformConfig:
     instance_id: str = "stable"       # per-slot id set in the env; "new": a random id per pod
     stop_grace_s: float = 30.0        # SIGTERM, then SIGKILL after this (ECS stopTimeout)
     replace_delay_s: float = 1.0      # a crashed or killed task's replacement starts after this
+    profile: str | None = None        # the engine platform profile these values came from, if any
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,13 @@ class EmulatorConfig:
     max_payload: int = 100 * 1024 * 1024
     max_inflight: int = 256
     async_storage: bool = False
+    # [function] profile and instances (docs/functions.md); None: the profile's, or today's function
+    function_profile: str | None = None
+    instances_max: int | None = None
+    instance_concurrency: int | None = None
+    keep_alive_s: float | None = None
+    cold_start_ms: int | None = None
+    function_timeout_s: float | None = None
     discovery: bool = True
     discovery_udp_port: int = 7474
     discovery_api_port: int = 7475
@@ -92,7 +101,13 @@ _SCALARS: dict[str, dict[str, tuple[str, type, Any]]] = {
                  "max_payload": ("max_payload", int, "positive"),
                  "max_inflight": ("max_inflight", int, "positive"),
                  "async": ("async_storage", bool, None),
-                 "fault_seed": ("fault_seed", int, None)},
+                 "fault_seed": ("fault_seed", int, None),
+                 "profile": ("function_profile", str, tuple(FUNCTION_PROFILES)),
+                 "instances_max": ("instances_max", int, "positive"),
+                 "instance_concurrency": ("instance_concurrency", int, "positive"),
+                 "keep_alive_s": ("keep_alive_s", float, "above_zero"),
+                 "cold_start_ms": ("cold_start_ms", int, "non_negative"),
+                 "timeout_s": ("function_timeout_s", float, "above_zero")},
     "discovery": {"enabled": ("discovery", bool, None),
                   "udp_port": ("discovery_udp_port", int, "port"),
                   "api_port": ("discovery_api_port", int, "port"),
@@ -100,7 +115,8 @@ _SCALARS: dict[str, dict[str, tuple[str, type, Any]]] = {
                   "suspicion_timeout_ms": ("suspicion_timeout_ms", int, "positive")},
 }
 _PLATFORM = {"recycle_volume": (str, RECYCLE_VOLUMES), "instance_id": (str, INSTANCE_IDS),
-             "stop_grace_s": (float, None), "replace_delay_s": (float, None)}
+             "stop_grace_s": (float, None), "replace_delay_s": (float, None),
+             "profile": (str, tuple(ENGINE_PROFILES))}
 
 
 def _typed(key: str, value, kind: type, check):
@@ -112,6 +128,10 @@ def _typed(key: str, value, kind: type, check):
         raise ConfigFileError(key, f"{value} is not a port (0-65535; 0 picks a free one)")
     if check == "positive" and value < 1:
         raise ConfigFileError(key, f"must be at least 1, got {value}")
+    if check == "above_zero" and not 0 < value < float("inf"):
+        raise ConfigFileError(key, f"must be a positive number, got {value}")
+    if check == "non_negative" and value < 0:
+        raise ConfigFileError(key, f"must be 0 or more, got {value}")
     if isinstance(check, tuple) and value not in check:
         raise ConfigFileError(key, f"{value!r} is not one of {', '.join(check)}")
     return value
@@ -223,7 +243,7 @@ def _build(data: dict) -> EmulatorConfig:
     env = _env_table("defaults.env", defaults["env"]) if "env" in defaults else {
         "WEFTKIT_PERSIST_SCHEDULE": DEFAULT_SCHEDULE}
     fleet = _fleet(data["fleet"]) if "fleet" in data else None
-    cfg = EmulatorConfig(**values, platform=PlatformConfig(**platform),
+    cfg = EmulatorConfig(**values, platform=PlatformConfig(**platform_from_profile(platform)),
                          defaults_env=MappingProxyType(env))
     if fleet is not None:
         object.__setattr__(cfg, "fleet", MappingProxyType(fleet))
@@ -232,6 +252,47 @@ def _build(data: dict) -> EmulatorConfig:
         object.__setattr__(cfg, "workload", MappingProxyType(workload))
         object.__setattr__(cfg, "fleet", MappingProxyType(with_workload(cfg.fleet, workload)))
     return cfg
+
+
+def platform_from_profile(explicit: dict) -> dict:
+    """[platform] keys with an engine platform profile's values under them: what the file
+    sets explicitly wins. The profile's start delay is how long a replacement takes."""
+    name = explicit.get("profile")
+    if name is None:
+        return explicit
+    p = engine_profile(name)
+    base = {"recycle_volume": "empty" if p.volume == "ephemeral" else "keep",
+            "instance_id": p.instance_id, "stop_grace_s": p.stop_grace_s,
+            "replace_delay_s": p.start_delay.median_s}
+    return {**base, **explicit}
+
+
+def with_profiles(config: EmulatorConfig, names) -> EmulatorConfig:
+    """`wkp-emu up --profile NAME ...`: a function profile sets [function] profile; an engine
+    platform profile replaces [platform] with its values. Unknown names raise ConfigFileError."""
+    import dataclasses
+    for name in names or ():
+        if name in FUNCTION_PROFILES:
+            config = dataclasses.replace(config, function_profile=name)
+        elif name in ENGINE_PROFILES:
+            config = dataclasses.replace(config, platform=PlatformConfig(**platform_from_profile({"profile": name})))
+        else:
+            raise ConfigFileError("", f"--profile {name}: unknown; function profiles are "
+                                      f"{', '.join(FUNCTION_PROFILES)}; platform profiles are "
+                                      f"{', '.join(ENGINE_PROFILES)}", "wkp-emu up")
+    return config
+
+
+def function_settings(config: EmulatorConfig):
+    """(Limits, InstanceSettings, PlatformLimits) of the function this configuration runs."""
+    from emulator.function.config import apply_profile
+    from emulator.protocol.function_rules import Limits
+    return apply_profile(config.function_profile,
+                         limits=Limits(max_payload=config.max_payload, max_inflight=config.max_inflight),
+                         instances={"instances_max": config.instances_max,
+                                    "instance_concurrency": config.instance_concurrency,
+                                    "keep_alive_s": config.keep_alive_s, "cold_start_ms": config.cold_start_ms},
+                         timeout_s=config.function_timeout_s)
 
 
 def _workloads(table) -> dict[str, WorkloadSpec]:

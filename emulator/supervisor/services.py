@@ -16,10 +16,9 @@ from pathlib import Path
 from emulator.function.config import FunctionConfig
 from emulator.function.keys import FAULTS, METRICS, STORE
 from emulator.function.runner import RunningFunction, start_function
-from emulator.protocol.function_rules import Limits
 from emulator.store.moto_server import EmbeddedS3
 
-from .config import EmulatorConfig
+from .config import EmulatorConfig, function_settings
 from .processes import Child, child_env, start_child
 
 log = logging.getLogger("wkp.supervisor")
@@ -66,10 +65,11 @@ class Services:
 
     async def start_function(self) -> None:
         cfg = self.config
+        limits, instances, platform = function_settings(cfg)  # [function] profile and instances
         fn_config = FunctionConfig(
-            secret=self.secret, s3_endpoint=self.s3_endpoint, bucket=cfg.bucket,
-            limits=Limits(max_payload=cfg.max_payload, max_inflight=cfg.max_inflight),
-            async_storage=cfg.async_storage, fault_seed=cfg.fault_seed)
+            secret=self.secret, s3_endpoint=self.s3_endpoint, bucket=cfg.bucket, limits=limits,
+            async_storage=cfg.async_storage, fault_seed=cfg.fault_seed, instances=instances,
+            platform=platform, instances_dir=str(self.state_dir / "function-instances"))
         self.function = await start_function(fn_config, "127.0.0.1", cfg.function_port)
 
     async def start_discovery(self) -> None:
