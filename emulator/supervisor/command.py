@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .config import ConfigFileError, EmulatorConfig, load_config, with_profiles
+from .config import BACKENDS, ConfigFileError, EmulatorConfig, load_config, with_profiles
 from .console import Console
 from .starter import STARTER
 from .supervisor import ActionError, Supervisor
@@ -55,6 +55,8 @@ def _stack_options(p) -> None:
                    help="run under a platform profile (docs/functions.md): a function profile "
                    "(lambda-url, gcf, azure, container) or an engine platform (fargate, cloud-run, "
                    "aci, kubernetes); repeat for both")
+    p.add_argument("--backend", choices=BACKENDS,
+                   help="where engines run: process (default) or docker containers (overrides emulator.backend)")
 
 
 def resolve_config(args) -> EmulatorConfig:
@@ -67,6 +69,8 @@ def resolve_config(args) -> EmulatorConfig:
         changes["state_dir"] = args.state_dir
     if args.port is not None:
         changes["control_port"] = args.port
+    if getattr(args, "backend", None):
+        changes["backend"] = args.backend
     if getattr(args, "headless", None):
         changes["headless"] = True
     if changes:

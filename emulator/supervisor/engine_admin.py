@@ -33,7 +33,7 @@ async def engine_call(pod, method: str, path: str, body: dict | None = None) -> 
     timeout = aiohttp.ClientTimeout(total=10)
     try:
         async with aiohttp.ClientSession(timeout=timeout) as http:
-            async with http.request(method, f"http://127.0.0.1:{pod.port}{path}", json=body) as resp:
+            async with http.request(method, f"{pod.url}{path}", json=body) as resp:
                 return resp.status, await resp.json(content_type=None)
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
         raise EngineUnreachable(f"{pod.name} did not answer {method} {path}: {exc}") from None

@@ -1,4 +1,4 @@
-"""Pods: one run of an engine process in a slot, with its volume, witness and log."""
+"""Pods: one run of an engine (a process or a container) in a slot, with its volume, witness and log."""
 from __future__ import annotations
 
 import shutil
@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .addresses import HOST
 from .fleet import Slot
 from .processes import Child
 
@@ -14,12 +15,13 @@ from .processes import Child
 class Pod:
     slot: Slot
     generation: int          # how many pods this slot has had (1 = the first)
-    volume: Path
+    volume: str              # a directory (process backend) or a docker volume's name
     log_path: Path
     witness: Path | None = None  # the slot's witness directory, outside the volume
     address: int | None = None   # the slot's stable port
     state: str = "starting"  # starting | running | stopping | stopped | crashed | killed | failed
-    child: Child | None = None
+    child: Child | None = None   # the backend's handle (processes.Child, backends.docker.DockerPod)
+    host: str = HOST              # the backend's advertised address: where the engine answers
     started_at: float = field(default_factory=time.time)
     status: dict = field(default_factory=dict)  # the engine's last GET /status
     exit_code: int | None = None
@@ -35,6 +37,11 @@ class Pod:
     @property
     def pid(self) -> int | None:
         return self.child.pid if self.child else None
+
+    @property
+    def url(self) -> str:
+        """The engine's data API, for status polls, admin calls and engine faults."""
+        return f"http://{self.host}:{self.port}"
 
     @property
     def port(self) -> int | None:

@@ -38,13 +38,13 @@ class RemoteFaults:
             cut = faults["discovery_partitioned"]
             if not isinstance(cut, bool):
                 raise FaultSpecError("discovery_partitioned must be true or false")
-            await self._call("POST", f"http://127.0.0.1:{pod.port}/faults/discovery", {"partitioned": cut})
+            await self._call("POST", f"{pod.url}/faults/discovery", {"partitioned": cut})
             (self.engine_partitions.add if cut else self.engine_partitions.discard)(name)
             return {"engine": name, "discovery_partitioned": cut}
         skew = faults["clock_skew_s"]
         if isinstance(skew, bool) or not isinstance(skew, (int, float)):
             raise FaultSpecError("clock_skew_s must be a number of seconds (may be negative)")
-        await self._call("POST", f"http://127.0.0.1:{pod.port}/faults/clock", {"skew_s": skew})
+        await self._call("POST", f"{pod.url}/faults/clock", {"skew_s": skew})
         self.engine_skews[name] = skew
         return {"engine": name, "clock_skew_s": skew}
 
@@ -54,7 +54,7 @@ class RemoteFaults:
             pod = self._sup.pods.get(name)
             if pod is not None and pod.port:
                 try:
-                    await self._call("POST", f"http://127.0.0.1:{pod.port}/faults/clock", {"skew_s": 0})
+                    await self._call("POST", f"{pod.url}/faults/clock", {"skew_s": 0})
                 except (aiohttp.ClientError, FaultSpecError):
                     pass  # a stopped engine has no skew to clear
             del self.engine_skews[name]
@@ -63,7 +63,7 @@ class RemoteFaults:
             pod = self._sup.pods.get(name)
             if pod is not None and pod.port:
                 try:
-                    await self._call("POST", f"http://127.0.0.1:{pod.port}/faults/discovery",
+                    await self._call("POST", f"{pod.url}/faults/discovery",
                                      {"partitioned": False})
                 except (aiohttp.ClientError, FaultSpecError):
                     pass  # a stopped engine heartbeats no more anyway

@@ -18,6 +18,7 @@ from emulator.function.keys import FAULTS, METRICS, STORE
 from emulator.function.runner import RunningFunction, start_function
 from emulator.store.moto_server import EmbeddedS3
 
+from .addresses import HOST
 from .config import EmulatorConfig, function_settings
 from .processes import Child, child_env, start_child
 
@@ -29,6 +30,7 @@ class Services:
     config: EmulatorConfig
     state_dir: Path
     secret: str
+    host: str = HOST  # the pod backend's advertised address: engines reach the services there
     s3: EmbeddedS3 | None = None
     s3_endpoint: str = ""
     function: RunningFunction | None = None
@@ -59,7 +61,7 @@ class Services:
         if self.config.store_endpoint:
             self.s3_endpoint = self.config.store_endpoint
         else:
-            self.s3 = EmbeddedS3("127.0.0.1", self.config.store_port,
+            self.s3 = EmbeddedS3(self.host, self.config.store_port,
                                  log_path=self.state_dir / "logs" / "store.log").start()
             self.s3_endpoint = self.s3.endpoint
 
@@ -70,13 +72,13 @@ class Services:
             secret=self.secret, s3_endpoint=self.s3_endpoint, bucket=cfg.bucket, limits=limits,
             async_storage=cfg.async_storage, fault_seed=cfg.fault_seed, instances=instances,
             platform=platform, instances_dir=str(self.state_dir / "function-instances"))
-        self.function = await start_function(fn_config, "127.0.0.1", cfg.function_port)
+        self.function = await start_function(fn_config, self.host, cfg.function_port)
 
     async def start_discovery(self) -> None:
         if not self.config.discovery:
             return
         path = self.state_dir / "discovery.toml"
-        path.write_text(discovery_toml(self.config))
+        path.write_text(discovery_toml(self.config, self.host))
         self.discovery = await start_child(
             "discovery", ["discovery", "--config", str(path)], env=child_env({}),
             log_path=self.state_dir / "logs" / "discovery.log")
@@ -90,12 +92,12 @@ class Services:
             await asyncio.to_thread(self.s3.stop)
 
 
-def discovery_toml(cfg: EmulatorConfig) -> str:
+def discovery_toml(cfg: EmulatorConfig, host: str = HOST) -> str:
     return (
         "[discovery]\n"
         f'node_id = "discovery-1"\n'
-        f'bind = "127.0.0.1:{cfg.discovery_udp_port}"\n'
-        f'api_bind = "127.0.0.1:{cfg.discovery_api_port}"\n'
+        f'bind = "{host}:{cfg.discovery_udp_port}"\n'
+        f'api_bind = "{host}:{cfg.discovery_api_port}"\n'
         "seeds = []\n"
         f"gossip_interval_ms = {cfg.gossip_interval_ms}\n"
         f"suspicion_timeout_ms = {cfg.suspicion_timeout_ms}\n")

@@ -25,12 +25,13 @@ import aiohttp
 from .config import EmulatorConfig
 from .events import EventBus
 from .addresses import claim_port, free_port
+from .backends import BackendError, PodBackend, PodSpec, make_backend
 from .fleet import Slot, engine_env, initial_slots, rolling_order, scale_plan
-from .pods import Pod, failures, prepare_volume
+from .pods import Pod, failures
 from .previous_run import EmulatorRunning, reap_previous_run
 from .policy import (CRASHED, FAILED, KILLED, STOPPED, PodExit, after_exit, health_status,
                      wipes_volume)
-from .processes import ChildFailed, child_env, last_words, start_child
+from .processes import ChildFailed, last_words
 from .remote_faults import RemoteFaults
 from .services import Services
 from .status_events import status_events
@@ -50,8 +51,11 @@ class ActionError(ValueError):
 
 class Supervisor:
     def __init__(self, config: EmulatorConfig, state_dir: Path, *, fresh: bool = False,
-                 poll_interval_s: float = 1.0):
+                 poll_interval_s: float = 1.0, backend: PodBackend | None = None):
         self.config, self.state_dir, self.fresh = config, Path(state_dir).resolve(), fresh
+        # Where pods run: processes (default) or containers (docs/docker.md).
+        self.backend = backend or make_backend(config.backend, self.state_dir,
+                                               keep_volumes=config.platform.recycle_volume == "keep")
         self.poll_interval_s = poll_interval_s
         self.events = EventBus()
         self.pods: dict[str, Pod] = {}
@@ -75,8 +79,15 @@ class Supervisor:
             reap_previous_run(self.state_dir, STATE_FILE)
         except EmulatorRunning as exc:
             raise ActionError(str(exc), 409) from None
+        try:
+            await self.backend.prepare()  # docker: the engine image, built when missing
+            reaped = await self.backend.reap()  # containers a crashed earlier run left
+        except BackendError as exc:
+            raise ActionError(str(exc), 503) from None
+        if reaped:
+            log.warning("removed %d containers/volumes left by an earlier run", reaped)
         secret = self.config.secret or self._kept_secret()
-        self.services = Services(self.config, self.state_dir, secret)
+        self.services = Services(self.config, self.state_dir, secret, host=self.backend.host)
         self.services.start_store()
         self.events.emit("service.started", "store", endpoint=self.services.s3_endpoint)
         await self.services.start_function()
@@ -115,8 +126,8 @@ class Supervisor:
         return {"pid": os.getpid(), "control": self.control_url,
                 "function": s.function_endpoint, "secret": s.secret, "s3_endpoint": s.s3_endpoint,
                 "bucket": self.config.bucket, "discovery": s.discovery_api,
-                "state_dir": str(self.state_dir),
-                "children": [p.pid for p in self.pods.values() if p.pid]
+                "state_dir": str(self.state_dir), "backend": self.backend.name,
+                "children": [p.pid for p in self.pods.values() if p.pid and self.backend.tracks_pids]
                 + ([s.discovery.pid] if s.discovery else [])}
 
     def service_states(self) -> dict[str, str]:
@@ -153,6 +164,7 @@ class Supervisor:
                 except Exception as exc:  # the previous archive is intact (temp + swap)
                     log.error("store export failed, previous archive kept: %s", exc)
             await self.services.stop()
+        await self.backend.close()
         (self.state_dir / STATE_FILE).unlink(missing_ok=True)
         self.events.emit("emulator.stopped", "emulator")
         self.stopped.set()
@@ -167,28 +179,26 @@ class Supervisor:
 
     async def _start_pod(self, slot: Slot, *, wipe: bool, boot_failures: int = 0,
                          failure: str | None = None) -> Pod:
-        volume = self.state_dir / "volumes" / slot.name
-        prepare_volume(volume, wipe=wipe)
+        volume = self.backend.volume(slot.name)
         generation = self._generations.get(slot.name, 0) + 1
         self._generations[slot.name] = generation
         log_path = self.state_dir / "logs" / f"{slot.name}.log"
-        pod = Pod(slot, generation, volume, log_path, witness=self.witness_dir(slot),
+        pod = Pod(slot, generation, volume, log_path, witness=self.witness_dir(slot), host=self.backend.host,
                   boot_failures=boot_failures, failure=failure)  # the last failure, while retried
         self.pods[slot.name] = pod
         wanted = self.addresses.get(slot.name)
         self.events.emit("engine.starting", slot.name, generation=generation, port=wanted,
                          volume="empty" if wipe else "kept")
         pod.address = await self._address(slot)
-        env = child_env(engine_env(self.config, slot, endpoint=self.services.function_endpoint,
-                                   secret=self.services.secret,
-                                   discovery_url=self.services.discovery_api,
-                                   witness_dir=str(pod.witness)))
+        env = engine_env(self.config, slot, endpoint=self.services.function_endpoint,
+                         secret=self.services.secret, discovery_url=self.services.discovery_api,
+                         witness_dir=str(pod.witness))
         for attempt in (1, 2):
             pod.log_offset = log_path.stat().st_size if log_path.exists() else 0
+            spec = PodSpec(slot.name, slot.kind, generation, pod.address, env, pod.witness, log_path,
+                           wipe=wipe and attempt == 1, stop_grace_s=self.config.platform.stop_grace_s)
             try:
-                pod.child = await start_child(
-                    slot.name, ["engine", "--kind", slot.kind, "--data-dir", str(volume),
-                                "--port", str(pod.address)], env=env, log_path=log_path)
+                pod.child = await self.backend.start(spec)
                 break
             except ChildFailed as exc:
                 if attempt == 1 and "address already in use" in exc.output.lower():
@@ -296,7 +306,7 @@ class Supervisor:
 
     async def _poll(self, pod: Pod) -> None:
         try:
-            async with self._session.get(f"http://127.0.0.1:{pod.port}/status") as resp:
+            async with self._session.get(f"{pod.url}/status") as resp:
                 current = await resp.json()
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
             return
