@@ -294,30 +294,18 @@ def push_parts(profile: FunctionProfile, size: int) -> int:
     return 1 if limit is None else -(-size // limit)
 
 
-def restore_stream_s(profile: FunctionProfile, size: int) -> float | None:
-    """Seconds the platform's streaming cap alone adds up to to a restore of `size` bytes.
-
-    0 when the platform does not cap; None when the response cannot be that
-    large at all (over the streamed or buffered maximum), so the restore must
-    come in pieces or from the store directly.
-    """
-    limit = profile.max_response_bytes
-    if limit is not None and size > limit:
-        return None
+def stream_seconds(profile: FunctionProfile, size: int) -> float:
+    """Seconds the platform's streaming cap alone makes a response of `size` bytes last
+    (0 when the platform does not cap), whether or not the platform lets it be that large."""
     if profile.stream_rate_bytes_s is None:
         return 0.0
     return max(0, size - (profile.stream_unthrottled_bytes or 0)) / profile.stream_rate_bytes_s
 
 
-def restore_pieces_s(profile: FunctionProfile, size: int) -> tuple[int, float]:
-    """A restore of `size` served as ranges each within the response limit:
-    (number of responses, seconds the streaming cap adds over all of them)."""
+def response_fits(profile: FunctionProfile, size: int) -> bool:
+    """Whether a response of `size` bytes gets out whole (a longer one is cut at the maximum)."""
     limit = profile.max_response_bytes
-    if limit is None or size <= limit:
-        return 1, restore_stream_s(profile, size) or 0.0
-    full, rest = divmod(size, limit)
-    per_full = restore_stream_s(profile, limit) or 0.0
-    return full + (1 if rest else 0), full * per_full + (restore_stream_s(profile, rest) or 0.0 if rest else 0.0)
+    return limit is None or size <= limit
 
 
 def fit_report(profile: FunctionProfile, push_bytes: int = 100 * MiB,
@@ -330,19 +318,25 @@ def fit_report(profile: FunctionProfile, push_bytes: int = 100 * MiB,
         "one request (no platform request limit)" if req is None else
         f"one request (limit {_size(req)})" if parts == 1 else
         f"must be split into {parts} parts of at most {_size(req)} (413 above that)"))
-    n, seconds = restore_pieces_s(profile, restore_bytes)
-    if profile.stream_rate_bytes_s is None and n == 1:
-        restore = "one response, not rate-capped by the platform"
+    whole = stream_seconds(profile, restore_bytes)
+    rate = (f"streamed at {_size(profile.stream_rate_bytes_s)}/s after the first "
+            f"{_size(profile.stream_unthrottled_bytes or 0)}" if profile.streams else "")
+    if response_fits(profile, restore_bytes):
+        restore = f"{rate}: {whole:.0f} s at least" if rate else "one response, not rate-capped by the platform"
     else:
-        rate = (f"streamed at {_size(profile.stream_rate_bytes_s)}/s after the first "
-                f"{_size(profile.stream_unthrottled_bytes or 0)}" if profile.streams else "buffered")
-        pieces = f"{n} responses of at most {_size(profile.max_response_bytes)}" if n > 1 else "one response"
-        restore = f"{pieces}, {rate}: at least {seconds:.0f} s"
+        limit = profile.max_response_bytes
+        restore = (f"cut at the platform's {_size(limit)} response maximum"
+                   + (f" (after {stream_seconds(profile, limit):.0f} s); {rate}, the whole of it "
+                      f"would take {whole:.0f} s" if rate else "")
+                   + f"; keep a restore chain under {_size(limit)}")
     lines.append(f"  a {_size(restore_bytes)} restore: {restore}")
     if profile.timeout_s is not None:
         lines.append(f"  every request is cut at {profile.timeout_s:g} s")
-        if seconds and profile.timeout_s < seconds / n:
-            lines.append("  a single restore response outlasts the timeout: it cannot finish")
+        if rate and response_fits(profile, restore_bytes) and whole > profile.timeout_s:
+            lines.append("  that restore outlasts the timeout: it cannot finish")
+        elif not rate and response_fits(profile, restore_bytes):
+            lines.append(f"  so that {_size(restore_bytes)} restore must move at least "
+                         f"{_size(restore_bytes / profile.timeout_s)}/s end to end (502 otherwise)")
     return lines
 
 

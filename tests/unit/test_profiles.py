@@ -3,8 +3,8 @@ import pytest
 
 from emulator.platforms.profiles import (ENGINE_PROFILES, FUNCTION_PROFILES, MiB, Delay,
                                          UnknownProfile, engine_profile, fit_report,
-                                         function_profile, push_parts, restore_pieces_s,
-                                         restore_stream_s)
+                                         function_profile, push_parts, response_fits,
+                                         stream_seconds)
 
 
 def test_the_four_engine_and_four_function_profiles_exist():
@@ -59,19 +59,25 @@ def test_a_100_mib_push_is_split_under_lambda_s_6_mib_but_not_on_a_container():
 
 def test_restore_time_at_the_streamed_rate():
     lam = function_profile("lambda-url")
-    assert restore_stream_s(lam, 6 * MiB) == 0.0
-    assert restore_stream_s(lam, 26 * MiB) == pytest.approx(10.0)
-    assert restore_stream_s(lam, 201 * MiB) is None        # over the streamed maximum
-    # 1 GiB: five 200 MiB responses (97 s each) and one of 24 MiB (9 s)
-    assert restore_pieces_s(lam, 1024 * MiB) == (6, pytest.approx(5 * 97 + 9))
-    assert restore_pieces_s(function_profile("container"), 1024 * MiB) == (1, 0.0)
+    assert stream_seconds(lam, 6 * MiB) == 0.0
+    assert stream_seconds(lam, 26 * MiB) == pytest.approx(10.0)
+    assert stream_seconds(lam, 1024 * MiB) == pytest.approx(509.0)
+    assert response_fits(lam, 200 * MiB) and not response_fits(lam, 201 * MiB)
+    assert stream_seconds(function_profile("container"), 1024 * MiB) == 0.0
+    assert response_fits(function_profile("container"), 1 << 40)
 
 
 def test_fit_report_says_what_a_user_meets_before_deploying():
     text = "\n".join(fit_report(function_profile("lambda-url")))
     assert "100 MiB push: must be split into 17 parts of at most 6 MiB" in text
-    assert "1 GiB restore: 6 responses of at most 200 MiB, streamed at 2 MiB/s after the first 6 MiB: " \
-           "at least 494 s" in text
+    assert ("1 GiB restore: cut at the platform's 200 MiB response maximum (after 97 s); streamed at "
+            "2 MiB/s after the first 6 MiB, the whole of it would take 509 s; keep a restore chain "
+            "under 200 MiB") in text
+    small = "\n".join(fit_report(function_profile("lambda-url"), restore_bytes=100 * MiB))
+    assert "100 MiB restore: streamed at 2 MiB/s after the first 6 MiB: 47 s at least" in small
+    azure = "\n".join(fit_report(function_profile("azure")))
+    assert "1 GiB restore: one response, not rate-capped" in azure and "cut at 230 s" in azure
+    assert "must move at least 4.5 MiB/s end to end" in azure
     assert "cut at 900 s" in text
     assert "no platform request limit" in "\n".join(fit_report(function_profile("container")))
 
