@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -143,26 +144,46 @@ def post(control: str, path: str, body: dict) -> None:
 
 
 def recorded(n: int, tmp: Path) -> None:
+    def press(term, key: str, pause: float) -> None:
+        term.keys(key)
+        time.sleep(pause)
+
     def scroll_and_filter(term):
         for _ in range(40):
-            term.keys("Down")
-            time.sleep(0.08)
+            press(term, "Down", 0.08)
         for _ in range(8):
-            term.keys("PageDown")
-            time.sleep(0.15)
-        term.keys("/")
-        time.sleep(0.3)
-        for ch in "vector-1":
-            term.keys(ch)
-            time.sleep(0.2)
-        term.keys("Escape")
-    result, _ = run_probe("feed", ["--feed", str(FEED), "--engines", str(n)], 25, tmp / "feed.json",
+            press(term, "PageDown", 0.15)
+        for _ in range(2):
+            press(term, "PageUp", 0.15)
+        press(term, "/", 0.3)
+        for ch in "vector-1":      # typing a filter
+            press(term, ch, 0.2)
+        for _ in range(8):         # clearing it by hand
+            press(term, "BSpace", 0.2)
+        for ch in "run":
+            press(term, ch, 0.2)
+        press(term, "Enter", 0.3)  # back to the table, filtered
+        for _ in range(5):
+            press(term, "Down", 0.08)
+        press(term, "Escape", 0.5)  # clearing the filter
+        for _ in range(3):
+            press(term, "PageDown", 0.15)
+    result, _ = run_probe("feed", ["--feed", str(FEED), "--engines", str(n)], 30, tmp / "feed.json",
                           during=scroll_and_filter)
     waits = result["key_waits"]
+    by_key: dict[str, list[float]] = {}
+    for name, wait in zip(result.get("key_names", []), waits):
+        by_key.setdefault("typing" if len(name) == 1 else name, []).append(wait)
+    slow = ", ".join(f"{k} {max(v) * 1000:.0f}" for k, v in sorted(by_key.items(), key=lambda kv: -max(kv[1])))
+    cpu = result.get("key_cpu", [])
+    table_ms = status_table_ms(n)
     print(f"key press -> paint, {result['rows']} engines (recorded feed), scrolling and filtering: "
           f"p50 {pct(waits, 0.5) * 1000:.1f} ms, p99 {pct(waits, 0.99) * 1000:.1f} ms over {len(waits)} keys "
           f"(goal <= 50 ms)   beside `wkp-emu status` formatting and printing the same {n} rows: "
-          f"{status_table_ms(n):.1f} ms (ratio {pct(waits, 0.99) * 1000 / status_table_ms(n):.2f})", flush=True)
+          f"{table_ms:.1f} ms (ratio {pct(waits, 0.99) * 1000 / table_ms:.2f})", flush=True)
+    print(f"  the view's own CPU per key: p50 {pct(cpu, 0.5) * 1000:.1f} ms, p99 {pct(cpu, 0.99) * 1000:.1f} ms; "
+          f"slowest of each key, wall (ms): {slow}; load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} cores", flush=True)
 
 
 def status_table_ms(n: int) -> float:

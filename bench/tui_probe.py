@@ -2,7 +2,8 @@
 
 It is the real FleetApp; the subclass only notes times: when an engine event that
 changed a row arrived, when a key arrived, and when the next frame was written to
-the terminal after each. Results go to --out as JSON when --seconds have passed.
+the terminal after each (and the view's CPU time in between, which the load of
+other processes on the machine does not stretch). Results go to --out as JSON when --seconds have passed.
 
     python bench/tui_probe.py --control URL --seconds 30 --out r.json
     python bench/tui_probe.py --feed tests/tui/feed.json --engines 1000 --seconds 30 --out r.json
@@ -27,8 +28,11 @@ class Probe(FleetApp):
         self.out, self.seconds = out, seconds
         self.event_waits: list[float] = []   # engine event at (wall) -> its row painted (wall)
         self.key_waits: list[float] = []     # key in -> next frame out (perf counter)
+        self.key_names: list[str] = []       # which key each wait was for
+        self.key_cpu: list[float] = []       # the view's own CPU (its main thread) in each wait
         self._events_pending: list[float] = []
         self._key_at: float | None = None
+        self._key_name = ""
         self.frames = 0
         self.started = time.time()  # history replayed on connecting is not latency
 
@@ -46,7 +50,8 @@ class Probe(FleetApp):
 
     async def on_event(self, event) -> None:
         if isinstance(event, events.Key) and self._key_at is None:
-            self._key_at = time.perf_counter()
+            self._key_at, self._key_name = time.perf_counter(), event.key
+            self._key_cpu = time.thread_time()
         await super().on_event(event)
 
     def _display(self, screen, renderable) -> None:
@@ -59,10 +64,13 @@ class Probe(FleetApp):
         self._events_pending.clear()
         if self._key_at is not None:
             self.key_waits.append(now - self._key_at)
+            self.key_names.append(self._key_name)
+            self.key_cpu.append(time.thread_time() - self._key_cpu)
             self._key_at = None
 
     def _finish(self) -> None:
         self.out.write_text(json.dumps({"event_waits": self.event_waits, "key_waits": self.key_waits,
+                                        "key_names": self.key_names, "key_cpu": self.key_cpu,
                                         "frames": self.frames, "rows": len(self.model.rows)}))
         self.exit()
 

@@ -7,12 +7,13 @@ import asyncio
 import time
 from collections import deque
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 
 from emulator.api.client import ControlError, NoEmulator
 
+from .collector import Collector
 from .detail import DetailScreen
 from .dialogs import Ask, Confirm, FaultDialog, Help, QuitEmbedded, WorkloadDialog
 from .discovery_view import DiscoveryScreen
@@ -49,7 +50,8 @@ class FleetApp(App):
     #fleet { height: 1fr; }
     #fleet-header { height: 1; }
     Sparkline { height: 1; width: 1fr; }
-    .spark-row, #detail-sparks { height: 1; }
+    .spark-row { height: 1; }
+    .spark-label { width: 48; padding-left: 1; }
     #function-sparks { height: auto; }
     #store-tree { height: 2fr; }
     #store-selected { height: 1fr; }
@@ -75,17 +77,26 @@ class FleetApp(App):
         self._totals: tuple[float, dict] | None = None
         self.banner = ""
         self.outcomes: list[tuple[bool, str]] = []  # every action's (ok, text), as notified
+        self.collector = Collector()
 
     def now(self) -> float:
         return self.clock()
 
     def on_mount(self) -> None:
+        self.collector.start()  # full collections while no key is pressed (collector.py)
+        self.set_interval(1.0, self.collector.tick)
         self.switch_mode("fleet")
         self.follow_events()
         self.poll()
 
     async def on_unmount(self) -> None:
+        self.collector.stop()
         await self.source.close()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self.collector.key()
+        await super().on_event(event)
 
     # ------------------------------------------------------------ the feed (workers)
 

@@ -1,5 +1,9 @@
 """Engine detail (enter on a row): its whole /status, the last boot's recovery report,
-recent alerts, the ledger tail, and sparklines of its push sizes."""
+recent alerts, the ledger tail, and sparklines of its push sizes and latencies.
+
+The sparklines start from the ledger's acknowledged pushes (`ack` entries carry
+`bytes` and `took_s`, cut to acknowledgement with retries included) and go on
+with each push the fleet poll reports after them (the engine's `last_push`)."""
 from __future__ import annotations
 
 import json
@@ -11,7 +15,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Sparkline, Static
 
-from .format import age, size
+from .format import age, millis, size
+from .model import HISTORY, PushPoint
 
 
 def ledger_lines(entries: list[dict], now: float, limit: int = 30) -> list[str]:
@@ -25,9 +30,35 @@ def ledger_lines(entries: list[dict], now: float, limit: int = 30) -> list[str]:
     return out
 
 
+def push_points(entries: list[dict]) -> list[PushPoint]:
+    """The acknowledged pushes in a ledger tail, oldest first (pure)."""
+    return [PushPoint(e.get("at") or 0.0, e.get("bytes") or 0, e.get("took_s"))
+            for e in entries if e.get("event") == "ack"]
+
+
 def push_series(entries: list[dict]) -> list[float]:
     """Bytes of each acknowledged push in the ledger (for the sparkline)."""
-    return [float(e.get("bytes") or 0) for e in entries if e.get("event") == "ack"]
+    return [float(p.bytes) for p in push_points(entries)]
+
+
+def merged(history: list[PushPoint], live) -> list[PushPoint]:
+    """The ledger's pushes, then the ones the poll saw after the last of them (pure)."""
+    last = history[-1].at if history else float("-inf")
+    return (list(history) + [p for p in live if p.at > last])[-HISTORY:]
+
+
+def spark_labels(points: list[PushPoint]) -> tuple[str, str]:
+    """What the two sparklines are labelled with: last and largest size; last,
+    median and slowest latency (pure)."""
+    if not points:
+        return "no acknowledged push yet", "no acknowledged push yet"
+    sizes = [p.bytes for p in points]
+    took = sorted(p.took_s for p in points if isinstance(p.took_s, (int, float)))
+    size_text = f"last {size(sizes[-1])} · max {size(max(sizes))} · {len(points)} pushes"
+    last_took = points[-1].took_s
+    took_text = (f"last {millis(last_took) if isinstance(last_took, (int, float)) else '-'} · "
+                 f"p50 {millis(took[len(took) // 2])} · max {millis(took[-1])}") if took else "not reported"
+    return size_text, took_text
 
 
 class DetailScreen(Screen):
@@ -40,21 +71,37 @@ class DetailScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Label(f"[b]{self.engine}[/b]", id="detail-title")
-        with Horizontal(id="detail-sparks"):
-            yield Label("push bytes ")
+        with Horizontal(classes="spark-row"):
+            yield Label("push bytes   ")
             yield Sparkline([], id="push-bytes")
+            yield Label("", id="push-bytes-label", classes="spark-label")
+        with Horizontal(classes="spark-row"):
+            yield Label("push latency ")
+            yield Sparkline([], id="push-latency")
+            yield Label("", id="push-latency-label", classes="spark-label")
         with VerticalScroll():
             yield Static("loading…", id="detail-status")
             yield Static("", id="detail-ledger")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.history: list[PushPoint] = []  # from the ledger
+        self._drawn: list[PushPoint] | None = None
         self.action_reload()
 
     def refresh_feed(self) -> None:
-        pushes = list(self.app.model.pushes.get(self.engine, ()))
-        if pushes:
-            self.query_one("#push-bytes", Sparkline).data = pushes
+        self._draw(merged(self.history, self.app.model.pushes.get(self.engine, ())))
+
+    def _draw(self, points: list[PushPoint]) -> None:
+        if points == self._drawn:
+            return
+        self._drawn = points
+        self.query_one("#push-bytes", Sparkline).data = [float(p.bytes) for p in points]
+        self.query_one("#push-latency", Sparkline).data = [
+            p.took_s * 1000 if isinstance(p.took_s, (int, float)) else 0.0 for p in points]
+        sizes, took = spark_labels(points)
+        self.query_one("#push-bytes-label", Label).update(sizes)
+        self.query_one("#push-latency-label", Label).update(took)
 
     @work(exclusive=True, group="detail")
     async def action_reload(self) -> None:
@@ -78,12 +125,11 @@ class DetailScreen(Screen):
             self.query_one("#detail-ledger", Static).update(f"[b]ledger[/b]\n[red]{exc}[/red]")
             return
         entries = ledger.get("entries") or []
-        series = push_series(entries)
-        if series:
-            self.query_one("#push-bytes", Sparkline).data = series
-        total = sum(series)
+        self.history = push_points(entries)
+        self.refresh_feed()
         self.query_one("#detail-ledger", Static).update(
-            f"[b]ledger tail[/b] ({len(series)} acknowledged pushes, {size(total)})\n"
+            f"[b]ledger tail[/b] ({len(self.history)} acknowledged pushes, "
+            f"{size(sum(p.bytes for p in self.history))})\n"
             + "\n".join(ledger_lines(entries, self.app.now())))
 
     def action_logs(self) -> None:

@@ -1,12 +1,17 @@
-"""The fleet screen: the summary line, the fleet table, the filter."""
+"""The fleet screen: the summary line, the fleet table, the filter.
+
+The filter is typed in place (k9s-like): `/` turns the summary line into a prompt
+and the keys typed go to it until enter (keep it) or esc (clear it). Nothing moves
+focus or changes the layout, so a letter costs the new order (the model's cache)
+and the lines on screen, not a new layout of the screen."""
 from __future__ import annotations
 
+from rich.markup import escape
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
-
-from .dialogs import Field
+from textual.widgets import Footer, Static
 
 from .fleet_table import FleetTable
 from .format import summary_line
@@ -28,32 +33,42 @@ class FleetScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.filter_text, self.sort, self.marked = "", "name", set()
+        self.typing = False  # the filter prompt has the keys
+        self._summary: tuple = ()
 
     def compose(self) -> ComposeResult:
         yield Static("connecting…", id="summary")
-        yield Field(placeholder="filter by name, kind or state (enter applies, esc clears)", id="filter")
         header = Static("", id="fleet-header")
         yield header
         yield FleetTable(header, id="fleet")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#filter").display = False
         self.query_one(FleetTable).focus()
         self.refresh_feed()
 
     @property
     def table(self) -> FleetTable:
-        return self.query_one(FleetTable)
+        return self.query_one("#fleet", FleetTable)
 
     def refresh_feed(self) -> None:
         app = self.app
         names = app.model.names(self.filter_text, self.sort)
         self.table.show(app.model, names, app.now(), self.marked)
-        label = f"sort {self.sort}" + (f" · filter '{self.filter_text}'" if self.filter_text else "")
-        marks = f" · {len(self.marked)} marked" if self.marked else ""
-        self.query_one("#summary", Static).update(
-            f"{summary_line(app.model.rows, app.views.get('/health'))} · {label}{marks}{app.banner}")
+        if self.typing:
+            self._summary = ()  # drawn again when the prompt closes
+            text = (f"filter by name, kind or state: [reverse]/{escape(self.filter_text)}▏[/reverse]  "
+                    f"{len(names)} of {len(app.model.rows)} · enter keeps it, esc clears it")
+        else:
+            key = (app.model.generation, app.views.get("/health"), app.banner, self.sort,
+                   self.filter_text, len(self.marked))
+            if key == self._summary:
+                return
+            self._summary = key
+            label = f"sort {self.sort}" + (f" · filter '{escape(self.filter_text)}'" if self.filter_text else "")
+            marks = f" · {len(self.marked)} marked" if self.marked else ""
+            text = f"{summary_line(app.model.rows, app.views.get('/health'))} · {label}{marks}{app.banner}"
+        self.query_one("#summary", Static).update(text)
 
     def targets(self) -> list[str]:
         """The engines an action applies to: the marked rows, else the one under the cursor."""
@@ -82,19 +97,41 @@ class FleetScreen(Screen):
         self.refresh_feed()
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = True
-        box.focus()
+        self.typing = True
+        self.refresh_feed()
 
     def action_unfilter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.value, box.display, self.filter_text = "", False, ""
-        self.table.focus()
+        self.typing, self.filter_text = False, ""
         self.refresh_feed()
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value.strip()
+    def on_key(self, event: events.Key) -> None:
+        """While the filter prompt is open, the keys it takes do not reach the bindings;
+        the arrows and page keys still move through the rows it shows."""
+        if not self.typing:
+            if event.key == "slash":  # here, not only as a binding: keys typed right after it
+                self.typing = True      # arrive before a binding's action would run
+                event.stop()
+                event.prevent_default()
+                self.refresh_feed()
+            return
+        if event.key == "enter":
+            self.typing = False
+        elif event.key == "escape":
+            self.typing, self.filter_text = False, ""
+        elif event.key == "backspace":
+            self.filter_text = self.filter_text[:-1]
+        elif event.key == "ctrl+u":
+            self.filter_text = ""
+        elif event.is_printable and event.character:
+            self.filter_text += event.character
+        else:
+            return
+        event.stop()
+        event.prevent_default()
         self.refresh_feed()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.table.focus()
+    def on_paste(self, event: events.Paste) -> None:
+        if self.typing:
+            self.filter_text += "".join(c for c in event.text if c.isprintable())
+            event.stop()
+            self.refresh_feed()

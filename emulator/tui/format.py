@@ -48,11 +48,24 @@ def short_cursor(cursor) -> str:
     return text if len(text) <= 18 else "…" + text[-17:]
 
 
+AGE_WIDTH = 4  # '59s', '23h', '364d': the widest an age cell gets
+
+
+def push_tail(push: dict | None) -> str:
+    """A push cell without its age: 'delta 200' ('-' when there was none)."""
+    return f"{dash(push.get('kind'))} {dash(push.get('status'))}" if push else "-"
+
+
+def push_age(push: dict | None, now: float) -> str | None:
+    """How long ago the push was, or None when there was none (or its time is unknown)."""
+    at = (push or {}).get("at")
+    return age(now - at) if isinstance(at, (int, float)) else ("-" if push else None)
+
+
 def push_cell(push: dict | None, now: float) -> str:
     if not push:
         return "-"
-    at = push.get("at")
-    return f"{age(now - at) if isinstance(at, (int, float)) else '-'} {dash(push.get('kind'))} {dash(push.get('status'))}"
+    return f"{push_age(push, now)} {push_tail(push)}"
 
 
 def discovery_cell(d, member: str | None = None):
@@ -69,18 +82,31 @@ def boot_cell(boot) -> str:
     return dash(boot.get("how") if isinstance(boot, dict) else boot)
 
 
-def row_cells(row: dict, now: float, alerts: int = 0, marked: bool = False,
-              member: str | None = None) -> tuple:
-    """One fleet row's cells, in COLUMNS order, the state coloured."""
+PUSH = COLUMNS.index("LAST PUSH")
+
+
+def still_cells(row: dict, alerts: int = 0, marked: bool = False, member: str | None = None) -> tuple:
+    """One fleet row's cells, in COLUMNS order, the state coloured, except what moves
+    with the clock alone: the push column holds its kind and status (push_tail) and
+    the table puts the push's age in front when it draws the line, so a row's cells
+    change only when the row does."""
     state = row.get("state", "?")
     n_alerts = alerts + (row.get("alerts") or 0)
     return (("● " if marked else "") + row["name"], dash(row.get("kind")),
             Text(state, style=STATE_STYLE.get(state, "")), dash(row.get("pid")),
             dash(row.get("port")), dash(row.get("instance_id")), short_cursor(row.get("cursor")),
             f"{dash(row.get('lsn'))}/{dash(row.get('durable_lsn'))}", dash(lag(row)),
-            push_cell(row.get("last_push"), now), size(row.get("buffered_bytes")),
+            push_tail(row.get("last_push")), size(row.get("buffered_bytes")),
             boot_cell(row.get("boot")), discovery_cell(row.get("discovery"), member),
             Text(str(n_alerts), style="bold red") if n_alerts else "0")
+
+
+def row_cells(row: dict, now: float, alerts: int = 0, marked: bool = False,
+              member: str | None = None) -> tuple:
+    """One fleet row's cells as shown at `now`."""
+    cells = list(still_cells(row, alerts, marked, member))
+    cells[PUSH] = push_cell(row.get("last_push"), now)
+    return tuple(cells)
 
 
 def summary_line(rows: dict, health: dict | None) -> str:

@@ -8,12 +8,22 @@ repaints only those.
 from __future__ import annotations
 
 from collections import deque
+from typing import NamedTuple
 
 STATE_OF_EVENT = {
     "engine.starting": "starting", "engine.started": "running", "engine.stopping": "stopping",
     "engine.stopped": "stopped", "engine.crashed": "crashed", "engine.killed": "killed",
     "engine.failed": "failed",
 }
+
+
+class PushPoint(NamedTuple):
+    """One acknowledged push: when, how big, how long from cut to acknowledgement."""
+    at: float
+    bytes: int
+    took_s: float | None
+
+
 SORTS = ("name", "kind", "state", "lag", "buffered", "push age")
 HISTORY = 60  # points of each sparkline
 
@@ -21,15 +31,21 @@ HISTORY = 60  # points of each sparkline
 class FleetModel:
     def __init__(self) -> None:
         self.rows: dict[str, dict] = {}
-        self.pushes: dict[str, deque] = {}      # name -> bytes of its recent acknowledged pushes
+        self.pushes: dict[str, deque] = {}      # name -> its recent acknowledged pushes (PushPoint)
         self.alerts: dict[str, int] = {}        # name -> failed pushes, crashes seen by the view
         self.workloads: dict[str, dict] = {}    # name -> its workload as last switched
         self.versions: dict[str, int] = {}      # name -> bumped on every change (caches key on it)
         self.members: dict[str, str] = {}       # discovery node id (an instance id) -> status
+        self.generation = 0                     # bumped on any change: whole-fleet views cache on it
+        self._haystacks: dict[str, tuple[int | None, str]] = {}  # name -> (version, what / searches)
+        self._shown: dict[tuple[str, str], list[str]] = {}      # (sort, filter) -> names, this generation
+        self._shown_generation = -1
 
     def _bump(self, names: set[str]) -> set[str]:
         for name in names:
             self.versions[name] = self.versions.get(name, 0) + 1
+        if names:
+            self.generation += 1
         return names
 
     def apply_fleet(self, engines: list[dict]) -> set[str]:
@@ -38,14 +54,19 @@ class FleetModel:
         for name, row in fresh.items():
             if self.rows.get(name) != row:
                 changed.add(name)
-            self._note_push(name, self.rows.get(name), row)
+            self._note_push(name, row)
         self.rows = fresh
         return self._bump(changed)
 
-    def _note_push(self, name: str, before: dict | None, after: dict) -> None:
+    def _note_push(self, name: str, after: dict) -> None:
+        """An acknowledged push the poll reports (the engine's last_push: its time, size
+        and latency), once: events say a push happened but not its size or latency."""
         push = after.get("last_push") or {}
-        if push and push != (before or {}).get("last_push") and push.get("status") in (200, 202):
-            self.pushes.setdefault(name, deque(maxlen=HISTORY)).append(push.get("bytes") or 0)
+        if not push or push.get("status") not in (200, 202) or not isinstance(push.get("at"), (int, float)):
+            return
+        points = self.pushes.setdefault(name, deque(maxlen=HISTORY))
+        if not points or points[-1].at != push["at"]:
+            points.append(PushPoint(push["at"], push.get("bytes") or 0, push.get("took_s")))
 
     def apply_members(self, members: list[dict]) -> set[str]:
         """Discovery's view of each engine (alive / suspect / failed / left), by instance id."""
@@ -72,7 +93,8 @@ class FleetModel:
                 return set()
             row = self.rows[name] = {"name": name, "kind": name.rpartition("-")[0]}
         update = _row_update(kind, data, event.get("at"))
-        if kind in ("engine.push_failed", "engine.crashed", "engine.failed"):
+        alerted = kind in ("engine.push_failed", "engine.crashed", "engine.failed")
+        if alerted:
             self.alerts[name] = self.alerts.get(name, 0) + 1
         if kind == "engine.alert":  # the engine's own count, which the next poll confirms
             update["alerts"] = (row.get("alerts") or 0) + 1
@@ -80,17 +102,41 @@ class FleetModel:
             self.workloads[name] = data
         before = dict(row)
         row.update(update)
-        if kind == "engine.pushed":
-            self._note_push(name, before, row)
-        return self._bump({name}) if row != before else set()
+        return self._bump({name}) if row != before or alerted else set()
 
     def names(self, text: str = "", sort: str = "name") -> list[str]:
-        """The rows to show: those whose name, kind or state contains `text`, sorted."""
+        """The rows to show: those whose name, kind or state contains `text`, sorted.
+
+        Answers are kept until the fleet changes, and a filter is worked out from the
+        answer for its longest known prefix (every row that contains "vect" contains
+        "vec"), so typing a filter letter by letter, or deleting it, touches only the
+        rows still shown; a key press never sorts or scans the whole fleet again
+        unless the fleet changed. The list returned is shared: do not change it."""
         text = text.lower()
-        rows = [r for r in self.rows.values()
-                if not text or any(text in str(r.get(k, "")).lower() for k in ("name", "kind", "state"))]
-        rows.sort(key=_SORT_KEYS.get(sort, _SORT_KEYS["name"]))
-        return [r["name"] for r in rows]
+        if self._shown_generation != self.generation or len(self._shown) > 256:
+            self._shown, self._shown_generation = {}, self.generation
+        known = self._shown.get((sort, text))
+        if known is not None:
+            return known
+        if not text:
+            rows = sorted(self.rows.values(), key=_SORT_KEYS.get(sort, _SORT_KEYS["name"]))
+            names = [r["name"] for r in rows]
+        else:
+            prefix = next((text[:cut] for cut in range(len(text) - 1, 0, -1) if (sort, text[:cut]) in self._shown),
+                          "")
+            names = [n for n in self.names(prefix, sort) if text in self._haystack(n)]
+        self._shown[(sort, text)] = names
+        return names
+
+    def _haystack(self, name: str) -> str:
+        """What the filter searches in a row: its name, kind and state, lower case."""
+        version = self.versions.get(name)
+        known = self._haystacks.get(name)
+        if known is None or known[0] != version:
+            row = self.rows[name]
+            known = self._haystacks[name] = (version, "\0".join(
+                str(row.get(k, "")).lower() for k in ("name", "kind", "state")))
+        return known[1]
 
 
 def _row_update(kind: str, data: dict, at) -> dict:

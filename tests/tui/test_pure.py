@@ -148,3 +148,74 @@ def test_discovery_verdict_wins_over_the_engine_own_word():
     cell = row_cells(ROW, 100.0, member=model.member_status("vector-1"))[12]
     assert str(cell) == "suspect" and cell.style == "yellow"
     assert row_cells(dict(ROW, discovery={"registered": False}), 100.0)[12] == "joining"
+
+
+def _scan(model, text, sort):
+    """The filter as a full scan of the fleet (what the model's cached answers must equal)."""
+    text = text.lower()
+    rows = [r for r in model.rows.values()
+            if any(text in str(r.get(k, "")).lower() for k in ("name", "kind", "state"))]
+    from emulator.tui.model import _SORT_KEYS
+    return [r["name"] for r in sorted(rows, key=_SORT_KEYS[sort])]
+
+
+def test_a_filter_typed_letter_by_letter_and_deleted_shows_what_a_full_scan_shows():
+    model = FleetModel()
+    kinds = ("vector", "graph", "relational", "cache")
+    model.apply_fleet([dict(ROW, name=f"{kinds[i % 4]}-{i}", kind=kinds[i % 4], lsn=i % 7,
+                            state=("running", "crashed", "starting")[i % 3]) for i in range(1, 200)])
+    for sort in ("name", "lag", "state"):
+        for word in ("vector-1", "run", "crashed", "gr", "zz"):
+            typed = [word[:n] for n in range(len(word) + 1)]
+            for text in typed + typed[::-1]:  # typing, then deleting letter by letter
+                assert model.names(text, sort) == _scan(model, text, sort), (sort, text)
+    before = model.names("crash")
+    model.apply_event({"kind": "engine.crashed", "subject": "vector-12", "data": {}})  # the fleet changed
+    assert "vector-12" in model.names("crash") and "vector-12" not in before
+    assert model.names("crash") == _scan(model, "crash", "name")
+
+
+def test_a_row_cells_apart_from_the_clock_and_the_age_put_in_front():
+    from emulator.tui.fleet_table import cell_widths, line_segments, with_age
+    from emulator.tui.format import AGE_WIDTH, PUSH, push_age, still_cells
+    cells = still_cells(ROW, alerts=2, marked=True)
+    assert cells[PUSH] == "delta 200" and cells[:PUSH] == row_cells(ROW, 105.0, 2, True)[:PUSH]
+    shown = with_age(cells, push_age(ROW["last_push"], 105.0))
+    assert shown[PUSH] == "  5s delta 200" and shown[PUSH].strip() == row_cells(ROW, 105.0)[PUSH]
+    assert cell_widths(cells)[PUSH] == len("delta 200") + AGE_WIDTH + 1
+    assert with_age(still_cells(dict(ROW, last_push=None)), None)[PUSH] == "-"
+    line = "".join(s.text for s in line_segments(shown, list(cell_widths(cells))))
+    assert line.startswith(" ● vector-1  vector  running") and "  5s delta 200" in line
+    styled = [s for s in line_segments(shown, list(cell_widths(cells))) if s.style]
+    assert [s.text for s in styled] == ["running", "2"]  # the rest runs together, unstyled
+
+
+def test_full_collections_wait_for_a_quiet_keyboard_but_not_forever():
+    from emulator.tui.collector import AT_LATEST_S, EVERY_S, IDLE_S, full_collection_due
+    assert not full_collection_due(now=100.0, last_key_at=99.9, last_full_at=100.0 - EVERY_S)  # typing
+    assert full_collection_due(now=100.0, last_key_at=100.0 - IDLE_S, last_full_at=100.0 - EVERY_S)
+    assert not full_collection_due(now=100.0, last_key_at=0.0, last_full_at=100.0 - EVERY_S + 1)  # just ran
+    assert full_collection_due(now=100.0, last_key_at=100.0, last_full_at=100.0 - AT_LATEST_S)  # keys or not
+
+
+def test_push_sparklines_start_from_the_ledger_and_go_on_with_the_polls():
+    from emulator.tui.detail import merged, push_points, spark_labels
+    from emulator.tui.model import PushPoint
+    entries = [{"event": "boot", "at": 90.0},
+               {"event": "ack", "at": 95.0, "bytes": 100, "took_s": 0.012, "cut_at": 94.988},
+               {"event": "ack", "at": 99.0, "bytes": 40, "took_s": 0.030}]
+    history = push_points(entries)
+    assert history == [PushPoint(95.0, 100, 0.012), PushPoint(99.0, 40, 0.030)]
+    model = FleetModel()  # the poll reports the engine's last_push; each push once
+    for at, nbytes in ((99.0, 40), (99.0, 40), (103.0, 70)):
+        model.apply_fleet([dict(ROW, last_push={"at": at, "kind": "delta", "status": 200, "bytes": nbytes,
+                                                "took_s": 0.5})])
+    model.apply_event({"kind": "engine.pushed", "subject": "vector-1", "at": 104.0,
+                       "data": {"snapshot": "delta", "status": 200}})  # no size: not a point
+    live = model.pushes["vector-1"]
+    assert [p.at for p in live] == [99.0, 103.0]
+    points = merged(history, live)
+    assert [p.bytes for p in points] == [100, 40, 70]
+    assert spark_labels(points) == ("last 70 B · max 100 B · 3 pushes", "last 500 ms · p50 30 ms · max 500 ms")
+    assert spark_labels([]) == ("no acknowledged push yet", "no acknowledged push yet")
+    assert spark_labels([PushPoint(1.0, 5, None)])[1] == "not reported"
