@@ -16,7 +16,7 @@ from emulator.protocol.engine_events import (
     PayloadFailed, PersistState, Push, Release, Response, Restore, Restored, Save, Serve, Sigterm,
     StopWrites, Tick, TimerFired, WaitUntil, Wrote)
 from emulator.protocol.engine_machine import EngineMachine
-from emulator.protocol.engine_rounds import Phase
+from emulator.protocol.engine_core import Phase
 from emulator.protocol.headers import Part
 
 T0 = 1_000_000.0  # a multiple of 10: ticks of "*/10 * * * * *" fall on T0 + 10k
@@ -525,3 +525,44 @@ def test_same_seed_same_decisions():
             run.at(run.m.retry_at)
         return waits
     assert trace(1) == trace(1) and trace(1) != trace(2)
+
+
+# ---------------------------------------------------------------- next_deadline and the parts
+
+
+def test_next_deadline_is_the_last_wait_until_and_none_before_boot_and_after_exit():
+    run = Run(health_interval=30)
+    assert run.m.next_deadline() is None
+    waits = of(run.boot(), WaitUntil)
+    assert run.m.next_deadline() == waits[-1].deadline == T0 + 10  # the tick before the probe
+    run.feed(Response(run.health, run.now, 200))
+    run.write(2)
+    for _ in range(6):   # a driver that only ever asks next_deadline() keeps the machine going
+        effects = run.at(run.m.next_deadline())
+        if of(effects, Health):
+            run.feed(Response(run.health, run.now, 200))
+        if of(effects, Cut):
+            run.built()
+            run.ack()
+        assert run.m.next_deadline() == of(run.log, WaitUntil)[-1].deadline
+    assert run.m.state.durable == Cursor(0, 2) and run.m.next_deadline() == T0 + 70
+    one(run.feed(Sigterm(run.now)), Exit)   # nothing unacknowledged: the flush exits at once
+    assert run.m.next_deadline() is None
+
+
+def test_next_deadline_while_flushing_is_the_budget_or_a_sooner_retry():
+    run = pushing(shutdown_budget=8)
+    run.feed(Sigterm(run.now))
+    assert run.m.next_deadline() == run.now + 8   # no schedule ticks while flushing
+    run.answer(503)
+    assert run.m.next_deadline() == run.m.retry_at < run.now + 8
+
+
+def test_every_part_declares_its_state():
+    """A part that sets a field it did not declare fails at once (slots, no __dict__)."""
+    m = Run().m
+    parts = [m._core, m._wal, m._health, m._shutdown, m._rounds, m._boot, m._timers]
+    for part in parts + [part.s for part in parts if hasattr(part, "s")]:
+        assert not hasattr(part, "__dict__"), type(part).__name__
+        with pytest.raises(AttributeError):
+            part.undeclared = 1

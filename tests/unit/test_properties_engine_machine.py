@@ -29,7 +29,7 @@ from emulator.protocol.engine_events import (
     Booted, Cut, Exit, Health, Ledger, NetworkError, PayloadBuilt, PayloadFailed, Push, Release,
     Response, Restore, Sigterm, Tick, TimerFired, WaitUntil, Wrote)
 from emulator.protocol.engine_machine import EngineMachine
-from emulator.protocol.engine_rounds import EXIT_FLUSH_INCOMPLETE, EXIT_OK, Phase
+from emulator.protocol.engine_core import EXIT_FLUSH_INCOMPLETE, EXIT_OK, Phase
 
 from .test_properties_signing import PROFILE
 
@@ -184,7 +184,7 @@ class EngineUnderRandomEvents(RuleBasedStateMachine):
     def exits_tell_the_truth(self):
         if self.exited is None or not self.m.stopping:
             return
-        unacked = self.m._unacknowledged()
+        unacked = self.m.unacknowledged()
         if self.exited.code == EXIT_OK:
             assert unacked is None, "exit 0 after a flush means every write was acknowledged"
         else:
