@@ -84,6 +84,14 @@ def after_exit(exit: PodExit, platform: PlatformConfig, *, shutting_down: bool =
     raise ValueError(f"unknown exit cause {exit.cause!r}")
 
 
+def inherited_boot_failures(exit: PodExit) -> int:
+    """The count of consecutive boot failures the replacement of this pod starts
+    from (its own failure before ready adds one, and after_exit's back-off
+    doubles with it): a pod that failed before ready passes its count on; a pod
+    that was ready (crashed, killed, stopped) ends the streak."""
+    return exit.boot_failures if exit.cause == FAILED else 0
+
+
 # ---- health ------------------------------------------------------------------
 
 SERVICE_OK = frozenset({"running", "disabled"})

@@ -30,7 +30,7 @@ from .fleet import Slot, engine_env, initial_slots, rolling_order, scale_plan
 from .pods import Pod, failures
 from .previous_run import EmulatorRunning, reap_previous_run
 from .policy import (CRASHED, FAILED, KILLED, STOPPED, PodExit, after_exit, health_status,
-                     wipes_volume)
+                     inherited_boot_failures, wipes_volume)
 from .processes import ChildFailed, last_words
 from .remote_faults import RemoteFaults
 from .services import Services
@@ -285,7 +285,8 @@ class Supervisor:
 
     async def _replace(self, pod: Pod, wipe: bool) -> Pod:
         retry = pod.state == "failed"
-        new = await self._start_pod(pod.slot, wipe=wipe, boot_failures=pod.boot_failures if retry else 0,
+        inherited = inherited_boot_failures(PodExit(pod.exit_cause, pod.exit_code, pod.boot_failures))
+        new = await self._start_pod(pod.slot, wipe=wipe, boot_failures=inherited,
                                     failure=pod.failure if retry else None)
         self.events.emit("engine.recycled", pod.name, generation=new.generation,
                          volume="empty" if wipe else "kept", instance_id=new.instance_id)
