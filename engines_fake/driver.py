@@ -352,6 +352,18 @@ class Engine:
             self._workload.cancel()
             self._workload = None
 
+    @property
+    def workload_running(self) -> bool:
+        """Whether the write generator runs now."""
+        return self._workload is not None and not self._workload.done()
+
+    def restart_workload(self) -> None:
+        """The write generator again, with the engine's current workload settings (a
+        stopping engine keeps the settings and generates nothing)."""
+        self._stop_workload()
+        if self.accepting:
+            self._workload = workload.start(self)
+
     def _wait_until(self, e: WaitUntil) -> None:
         if self._timer:
             self._timer.cancel()

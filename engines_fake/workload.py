@@ -140,10 +140,9 @@ def parse_switch(body) -> tuple[float | str, int | None]:
 def describe(engine) -> dict:
     """What GET /admin/workload answers: the settings and whether the generator runs."""
     cfg = engine.config.workload
-    task = engine._workload  # the driver keeps the generator's task; we only read it
     return {"rate": rate_of(engine), "auto": cfg.auto, "value_bytes": cfg.value_bytes,
             "keys": cfg.keys, "deletes": cfg.deletes, "burst_writes": cfg.burst_writes,
-            "running": task is not None and not task.done()}
+            "running": engine.workload_running}
 
 
 def switch(engine, rate: float | str, value_bytes: int | None = None) -> dict:
@@ -153,8 +152,6 @@ def switch(engine, rate: float | str, value_bytes: int | None = None) -> dict:
     new = replace(cfg, auto=rate == "auto", rate=0.0 if rate == "auto" else float(rate),
                   value_bytes=cfg.value_bytes if value_bytes is None else value_bytes)
     engine.config = replace(engine.config, workload=new)
-    engine._stop_workload()
-    if engine.accepting:
-        engine._workload = start(engine)
+    engine.restart_workload()
     log.info("workload switched: %.1f writes/s, value_bytes %d", rate_of(engine), new.value_bytes)
     return describe(engine)

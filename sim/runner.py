@@ -20,7 +20,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from emulator.api.faults import function_fault
+from emulator.supervisor.faults import function_fault
 from emulator.scenario.evidence import Evidence, StepRecord
 from emulator.scenario.model import Scenario, Step
 from emulator.supervisor.fleet import Slot, initial_slots, rolling_order, scale_plan

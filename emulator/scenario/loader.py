@@ -189,7 +189,7 @@ def _action_rules(where: str, action: str, params: dict) -> None:
 
 def _fault(where: str, spec: dict) -> dict:
     """The fault as the control API takes it, checked by the control API's own parsers."""
-    from emulator.api.faults import function_fault, parse_target
+    from emulator.supervisor.faults import function_fault, parse_target
     from emulator.discovery.faults import FaultPlan
     from emulator.discovery.faults import FaultSpecError as PlanError
     from emulator.function.faults import FaultSpecError

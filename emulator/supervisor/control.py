@@ -4,11 +4,16 @@ the scenario runner ask of a running emulator, decided here and not in HTTP hand
     ControlSurface(supervisor)
         .health() -> HealthView            the "degraded" rule (policy.health_status) and why
         .fleet() / .engine(name) -> FleetView / EngineView
+        .engine_status(name)               its whole last /status
         .function() -> dict                the function's counters
         .store() -> StoreView              objects per tenant / engine / instance
+        .store_objects(tenant, engine, instance)   one instance's objects (the store browser)
         .discovery() -> DiscoveryView      discovery's members (relayed), or disabled
         .faults() / .set_fault(spec) / .clear_faults()   routed to where each applies
         .reset_store() -> int              empty the store and what describes it
+        .ledger(name, tail)                an engine's write ledger tail and recovery report
+        .workload(name) / .set_workload(name, body) / .set_kind_workload(kind, body)
+                                           the write generators, per engine or per kind
         .watch()                           emits what the poll alone does not: a service
                                            that stopped under us (service.failed)
 
@@ -103,6 +108,30 @@ class DiscoveryView:
         return self.raw if self.raw else {"enabled": self.enabled, "members": list(self.members)}
 
 
+MAX_LEDGER_TAIL = 100_000
+
+
+def require_kind(kind: str) -> str:
+    """`kind` if it is an engine kind; ActionError (404) naming the kinds if not."""
+    from emulator.protocol.names import ENGINE_KINDS
+    from .supervisor import ActionError
+    if kind not in ENGINE_KINDS:
+        raise ActionError(f"unknown kind {kind!r}; kinds are {', '.join(ENGINE_KINDS)}", 404)
+    return kind
+
+
+def ledger_tail_size(text: str) -> int:
+    """The `tail` query of the ledger route as a number of entries (0: all of them);
+    ActionError (400) naming the parameter for anything else, a number too big to
+    convert included."""
+    from .supervisor import ActionError
+    if not (text.isascii() and text.isdigit() and len(text) <= 6 and int(text) <= MAX_LEDGER_TAIL):
+        shown = text if len(text) <= 20 else text[:20] + f"… ({len(text)} characters)"
+        raise ActionError(f"tail must be a whole number of entries from 0 (all) to {MAX_LEDGER_TAIL}, "
+                          f"got {shown!r}")
+    return int(text)
+
+
 def service_transitions(before: dict, now: dict, *, stopping: bool) -> list[tuple[str, str, str]]:
     """A service that was running and is not any more: failed, unless the emulator is
     stopping (then it was stopped). Pure; `before` empty means nothing is known yet."""
@@ -131,11 +160,16 @@ class ControlSurface:
     def engine(self, name: str) -> EngineView:
         return EngineView.of(self.sup.pod(name))
 
+    def engine_status(self, name: str) -> dict:
+        """The engine's whole last /status (the supervisor polls it every second)."""
+        pod = self.sup.pod(name)
+        return {"name": pod.name, "state": pod.state, "status": pod.status}
+
     def function(self) -> dict:
         return self.sup.services.metrics.snapshot()
 
     async def store(self) -> StoreView:
-        from emulator.api.store_view import store_view
+        from .store_view import store_view
         return StoreView(**await store_view(self.sup.services.store))
 
     async def discovery(self) -> DiscoveryView:
@@ -148,6 +182,15 @@ class ControlSurface:
         members = tuple(data.get("members") or ()) if isinstance(data, dict) else ()
         return DiscoveryView(True, members, resp.status, data if isinstance(data, dict) else {})
 
+    async def store_objects(self, tenant: str, engine: str, instance: str) -> dict:
+        """The snapshot objects (and claim) under one tenant / engine / instance."""
+        from .store_view import instance_objects
+        from .supervisor import ActionError
+        parts = [tenant, engine, instance]
+        if not all(p and "/" not in p for p in parts):
+            raise ActionError("tenant, engine and instance are required (names without /)")
+        return await instance_objects(self.sup.services.store, *parts)
+
     # ---- faults -------------------------------------------------------------
     async def faults(self) -> dict:
         s, remote = self.sup, self.sup.remote_faults
@@ -158,7 +201,7 @@ class ControlSurface:
 
     async def set_fault(self, spec) -> dict:
         """Route one fault to where it applies; FaultSpecError names what is wrong."""
-        from emulator.api.faults import function_fault, parse_target
+        from .faults import function_fault, parse_target
         from emulator.function.faults import FaultSpecError
         s = self.sup
         target = parse_target(spec)
@@ -192,6 +235,55 @@ class ControlSurface:
         s.forget_witnesses()
         s.events.emit("store.reset", "store", removed=removed)
         return removed
+
+    # ---- an engine's own admin surface ------------------------------------------
+    async def _engine(self, pod, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        from .engine_admin import EngineUnreachable, engine_call
+        from .supervisor import ActionError
+        try:
+            return await engine_call(pod, method, path, body)
+        except EngineUnreachable as exc:
+            raise ActionError(str(exc), 409) from None
+
+    async def ledger(self, name: str, tail: int) -> dict:
+        from .engine_admin import EngineUnreachable, ledger_tail
+        from .supervisor import ActionError
+        try:
+            return await ledger_tail(self.sup.pod(name), tail)
+        except EngineUnreachable as exc:
+            raise ActionError(str(exc), 409) from None
+
+    async def workload(self, name: str) -> tuple[int, dict]:
+        pod = self.sup.pod(name)
+        status, data = await self._engine(pod, "GET", "/admin/workload")
+        return status, {"name": pod.name, **data}
+
+    async def set_workload(self, name: str, body) -> dict:
+        """Switch one engine's write generator now (engine.workload)."""
+        from .supervisor import ActionError
+        pod = self.sup.pod(name)
+        status, data = await self._engine(pod, "POST", "/admin/workload", body)
+        if status != 200:
+            raise ActionError(f"{pod.name}: {data.get('error', data)}", status)
+        self.sup.events.emit("engine.workload", pod.name, **data)
+        return {"name": pod.name, **data}
+
+    async def set_kind_workload(self, kind: str, body) -> dict:
+        """Switch every running engine of `kind`, and remember it for the kind's later pods."""
+        from engines_fake.workload import WorkloadRejected, parse_switch
+        from .engine_admin import kind_workload_config
+        from .supervisor import ActionError
+        s = self.sup
+        require_kind(kind)
+        try:  # checked here too: a kind scaled to zero has no engine to check it
+            rate, value_bytes = parse_switch(body)
+        except WorkloadRejected as exc:
+            raise ActionError(str(exc)) from None
+        answers = []
+        for pod in [p for p in s.pods.values() if p.slot.kind == kind and p.state == "running"]:
+            answers.append(await self.set_workload(pod.name, body))
+        s.config = kind_workload_config(s.config, kind, rate, value_bytes)
+        return {"kind": kind, "rate": rate, "value_bytes": value_bytes, "engines": answers}
 
     # ---- what the poll alone does not see ---------------------------------------
     def service_changes(self) -> list[tuple[str, str, str]]:

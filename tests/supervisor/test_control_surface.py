@@ -27,3 +27,24 @@ def test_an_engine_view_keeps_every_field_of_the_pod_and_adds_phase_and_alerts()
     assert set(pod.to_json()) <= set(out) and out["lsn"] == 5 and out["phase"] == "push_wait"
     assert FleetView((view,)).to_json() == {"engines": [out]}
     assert HealthView("running", {}, {}, {}, 1.0).to_json()["status"] == "running"
+
+
+def test_the_ledger_tail_is_a_bounded_whole_number_and_anything_else_names_the_parameter():
+    import pytest
+    from emulator.supervisor.control import MAX_LEDGER_TAIL, ledger_tail_size
+    from emulator.supervisor.supervisor import ActionError
+    assert [ledger_tail_size(t) for t in ("0", "50", str(MAX_LEDGER_TAIL))] == [0, 50, MAX_LEDGER_TAIL]
+    for bad in ("", "-1", "1.5", "abc", "²", "٣", str(MAX_LEDGER_TAIL + 1), "9" * 5000):
+        with pytest.raises(ActionError, match="tail must be a whole number") as caught:
+            ledger_tail_size(bad)
+        assert caught.value.status == 400 and len(str(caught.value)) < 200  # a huge value is not echoed whole
+
+
+def test_a_kind_is_checked_in_public():
+    import pytest
+    from emulator.supervisor.control import require_kind
+    from emulator.supervisor.supervisor import ActionError
+    assert require_kind("vector") == "vector"
+    with pytest.raises(ActionError, match="unknown kind 'vectors'; kinds are .*vector") as caught:
+        require_kind("vectors")
+    assert caught.value.status == 404

@@ -39,6 +39,20 @@ def row(app, name):
     return app.model.rows.get(name, {})
 
 
+def test_the_ledger_route_answers_a_bounded_tail_and_400_for_anything_else(emulator):
+    from emulator.api.client import ControlError
+    tail = emulator.control.get("/v1/engines/relational-1/ledger?tail=3")
+    assert tail["name"] == "relational-1" and len(tail["entries"]) <= 3 and "recovery" in tail
+    assert len(emulator.control.get("/v1/engines/relational-1/ledger?tail=0")["entries"]) >= len(tail["entries"])
+    for bad in ("9" * 5000, "100001", "-1", "x", "%C2%B2"):  # thousands of digits was a 500
+        with pytest.raises(ControlError) as caught:
+            emulator.control.get(f"/v1/engines/relational-1/ledger?tail={bad}")
+        assert caught.value.status == 400 and "tail must be a whole number" in str(caught.value), bad
+    with pytest.raises(ControlError) as caught:
+        emulator.control.get("/v1/engines/nope-1/ledger")
+    assert caught.value.status == 404
+
+
 def test_headless_up_adds_no_default_workload(emulator):
     """Only the TUI gives the default fleet a workload: headless and CI runs stay quiet."""
     assert emulator.control.get("/v1/engines/vector-1/workload")["running"] is False

@@ -1,4 +1,5 @@
-"""The store as the control API shows it: objects per tenant, engine and instance."""
+"""The store as the control API shows it: objects per tenant, engine and instance, and
+one instance's objects (the TUI's store browser)."""
 from __future__ import annotations
 
 from emulator.protocol import layout
@@ -35,3 +36,22 @@ async def store_view(store) -> dict:
                     from emulator.protocol.cursor import Cursor
                     node["head"] = str(Cursor.parse_key_form(node["head"]))
     return {"objects": total_objects, "bytes": total_bytes, "tenants": tree}
+
+
+async def instance_objects(store, tenant: str, engine: str, instance: str) -> dict:
+    """The snapshot objects (and claim) under one tenant / engine / instance: kind,
+    cursors, size, encoding, part, when stored."""
+    prefix = "/".join([layout.ROOT, tenant, engine, instance]) + "/"
+    objects = []
+    for info in await store.list(prefix):
+        obj = layout.parse_key(info.key, info.size, info.etag, info.last_modified)
+        if obj is None:
+            objects.append({"key": info.key, "kind": "other", "size": info.size,
+                            "stored_at": info.last_modified})
+            continue
+        objects.append({"key": obj.key, "kind": obj.kind, "size": obj.size, "etag": obj.etag,
+                        "stored_at": obj.stored_at, "encoding": obj.encoding.value,
+                        "cursor_from": str(obj.cursor_from) if obj.cursor_from else None,
+                        "cursor_to": str(obj.cursor_to),
+                        "part": [obj.part.index, obj.part.count] if obj.part else None})
+    return {"prefix": prefix, "objects": objects}

@@ -1,4 +1,5 @@
-"""Fault requests of the control API, routed to where each fault is applied.
+"""Fault requests (from the control API, a scenario or the simulator), routed to where
+each is applied.
 
     {"target": "function", "kind": "error", "status": 503, ...}   -> the function's fault table
     {"target": "store", "kind": "outage" | "latency", ...}         -> the same table, store faults
