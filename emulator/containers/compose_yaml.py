@@ -15,7 +15,8 @@ import json
 import re
 from typing import Any
 
-_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./:@+-]*|-[A-Za-z-][A-Za-z0-9_./:@+=-]*")
+_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./:@+-]*|-[A-Za-z-][A-Za-z0-9_./:@+=-]*"
+                    r"|[0-9]+(?:ms|s|m|h)")  # durations: neither YAML reads 45s as a number
 # Words either YAML version reads as something other than a string.
 _SPECIAL = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
 WIDTH = 100

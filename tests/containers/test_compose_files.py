@@ -176,7 +176,7 @@ def test_an_endpoint_the_engine_would_refuse_is_refused_naming_the_option(tmp_pa
 
 @pytest.mark.parametrize("value, text", [
     ("relational", "relational"), ("true", '"true"'), ("on", '"on"'), ("No", '"No"'), ("18710", '"18710"'),
-    ("127.0.0.1", '"127.0.0.1"'), ("1s", '"1s"'), ("*/15 * * * *", '"*/15 * * * *"'), ("--kind", "--kind"),
+    ("127.0.0.1", '"127.0.0.1"'), ("1s", "1s"), ("45s", "45s"), ("1e3", '"1e3"'), ("1_000", '"1_000"'), ("*/15 * * * *", '"*/15 * * * *"'), ("--kind", "--kind"),
     ("a: b", '"a: b"'), ("x #y", '"x #y"'), ("http://127.0.0.1:8787", "http://127.0.0.1:8787"),
     ("", '""'), ("null", '"null"'), ("-", '"-"'), (5, "5"), (True, "true")])
 def test_scalars_are_quoted_exactly_when_a_reader_could_misread_them(value, text):
@@ -272,3 +272,38 @@ def test_the_env_file_table(existing, ours, from_env, action):
     assert decision.action == action
     if action == "write":
         assert decision.secret == (from_env or "generated")
+
+
+# ------------------------------------------------------------------ docs/docker.md
+
+
+def _compose_section() -> str:
+    text = (Path(__file__).resolve().parents[2] / "docs/docker.md").read_text()
+    start = text.index("## The compose builder")
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end != -1 else len(text)]
+
+
+def test_the_docs_examples_are_the_generators_output(tmp_path, monkeypatch, capsys):
+    import re
+    import shlex
+    examples = re.findall(r"```console\n\$ (wkp-emu compose [^\n]*)\n```\s*```yaml\n(.*?)```",
+                          _compose_section(), re.S)
+    assert sorted(shlex.split(cmd)[3] for cmd, _ in examples) == ["container", "disabled", "serverless"]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(SECRET_VARIABLE, raising=False)
+    for command, documented in examples:
+        assert main(shlex.split(command)[1:]) == 0
+        assert capsys.readouterr().out == documented, f"docs/docker.md example differs: {command}"
+
+
+def test_the_docs_name_every_option():
+    import argparse
+    parser = argparse.ArgumentParser()
+    from emulator.containers.compose_command import add_parser
+    add_parser(parser.add_subparsers())
+    compose = parser._subparsers._group_actions[0].choices["compose"]
+    section = _compose_section()
+    missing = sorted(a.option_strings[-1] for a in compose._actions if a.option_strings and a.dest != "help"
+                     and not any(f"`{o}" in section for o in a.option_strings))
+    assert not missing, f"options not in docs/docker.md: {missing}"
