@@ -97,6 +97,16 @@ class WkpClient:
                          CIMultiDictProxy(CIMultiDict(resp.headers)), payload, label)
 
 
+    async def post_json(self, path: str) -> tuple[int, object]:
+        """An unsigned POST to `path` (the emulator's admin routes): (status, JSON or None)."""
+        async with self._session.post(self.url(path), allow_redirects=False) as resp:
+            payload = await _read_capped(resp)
+        try:
+            return resp.status, json.loads(payload.decode("utf-8"))
+        except ValueError:
+            return resp.status, None
+
+
 async def _read_capped(resp: aiohttp.ClientResponse) -> bytes:
     chunks, size = [], 0
     async for chunk in resp.content.iter_chunked(1024 * 1024):

@@ -18,6 +18,7 @@ CLAUSE_MODULES = (
     "emulator.conformance.clauses.idempotency",
     "emulator.conformance.clauses.restore",
     "emulator.conformance.clauses.restore_extensions",
+    "emulator.conformance.clauses.instances",
 )
 
 _TABLE: dict[str, Clause] = {}

@@ -105,7 +105,11 @@ async def _handle(request, handler):
                                  status=hit.status, headers=hit.headers)
     app = request.app
     try:
-        # The platform picks an instance (or throttles) before the function's code runs.
+        # The platform throttles at its concurrency limit, then picks an instance (or
+        # throttles: every instance busy at the instance limit), before the function's code
+        # runs. Checking max_inflight first means no instance starts for a request doomed to
+        # 429, so unsteered traffic never needs a second instance by default.
+        rules.check_concurrency(request[INFLIGHT], app[CONFIG].limits)
         async with app[INSTANCES].serve(request.headers.get(INSTANCE_HEADER)) as (instance, cold):
             request[SERVED_BY] = (instance.id, cold)
             return await within_timeout(request, handler, app[CONFIG].platform)

@@ -52,7 +52,8 @@ def add_parser(subparsers) -> None:
                    help="run behind that platform's limits and instance model (request and response "
                    "sizes, streamed rate, timeout, concurrency, cold start, keep-alive)")
     g.add_argument("--instances-max", type=_positive, metavar="N",
-                   help="instances at most; all busy at N: 429 (default 1, or the profile's)")
+                   help="instances at most; all busy at N: 429 (default 4, of which more than one only "
+                   "when a request asks for a new one; or the profile's)")
     g.add_argument("--instance-concurrency", type=_positive, metavar="N",
                    help="requests one instance serves at once (default --max-inflight, or the profile's)")
     g.add_argument("--keep-alive", type=_seconds, metavar="SECONDS",

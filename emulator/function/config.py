@@ -15,11 +15,14 @@ class InstanceSettings:
     """How the host runs function instances (emulator/function/instances.py).
 
     The defaults keep the function as it always was, one long-running process:
-    a single instance, never reaped, no cold start, serving as many requests at
+    one instance, never reaped, no cold start, serving as many requests at
     once as the function admits (`instance_concurrency` None: the function's
-    max_inflight). Its warm state is shared by every request, as before.
+    max_inflight), so its warm state is shared by every request, as before. A
+    second instance only ever starts when a request asks for one (steering,
+    `X-Wkp-Emu-Instance: new`, as the conformance kit's instance clauses do):
+    up to `instances_max`, 4 by default, the oldest idle evicted beyond that.
     """
-    instances_max: int = 1
+    instances_max: int = 4
     instance_concurrency: int | None = None   # None: Limits.max_inflight
     keep_alive_s: float | None = None         # None: never reaped for being idle
     cold_start_ms: int = 0

@@ -14,7 +14,10 @@ invocations, and nowhere else:
 The handlers reach the serving instance through `app[CHAINS]`, which routes
 to the current request's instance (`RoutedChains`, a context variable set for
 the request's task), so persist and restore read the warm state of exactly
-the instance that serves them, as their code on a real platform would.
+the instance that serves them, as their code on a real platform would. Once
+more than one instance has run, a warm head may be stale (another instance
+pushed since), so persist confirms a warm acceptance against the store
+(`RoutedChains.warm_head_trusted`).
 
 Steering (the emulator's, for the conformance kit and tests; unsigned, so a
 client can add it to any request): the request header `X-Wkp-Emu-Instance:
@@ -36,16 +39,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emulator.protocol.errors import Throttled
-from emulator.protocol.function_instances import Grant, InstancePool
+from emulator.protocol.function_instances import COLD_HEADER, INSTANCE_HEADER, NEW_INSTANCE, Grant, InstancePool
 
 from .chains import Chains
 from .config import InstanceSettings
 
 log = logging.getLogger("wkp.function")
 
-INSTANCE_HEADER = "X-Wkp-Emu-Instance"
-COLD_HEADER = "X-Wkp-Emu-Cold"
-NEW = "new"
+__all__ = ["COLD_HEADER", "INSTANCE_HEADER", "FunctionInstance", "InstanceHost", "RoutedChains",
+           "current_instance"]
 
 _current: contextvars.ContextVar["FunctionInstance | None"] = contextvars.ContextVar(
     "wkp_function_instance", default=None)
@@ -97,6 +99,18 @@ class RoutedChains:
     async def load(self, store, state, *, refresh: bool = False):
         return await self._chains().load(store, state, refresh=refresh)
 
+    def warm_head_trusted(self) -> bool:
+        """Whether a push the warm head accepts can be stored without listing first.
+
+        Only while this function has only ever run one instance: then no other
+        instance can have written since this one last looked (one process, one
+        writer). Once a second instance has started, any warm head may be
+        stale (another instance stored a push since), and accepting from it
+        would fork the chain, so persist confirms against a fresh listing: the
+        cost a function on an instance platform really pays.
+        """
+        return self._host.pool.cold_starts <= 1
+
     def forget_all(self) -> None:
         for inst in self._host.live.values():
             inst.chains.forget_all()
@@ -146,7 +160,7 @@ class InstanceHost:
     async def serve(self, steer: str | None = None):
         """Hold an instance for one request: yields (instance, cold). Raises
         Throttled (429) when every instance is busy at the limit."""
-        fresh = steer == NEW
+        fresh = steer == NEW_INSTANCE
         prefer = steer if steer and not fresh else None
         grant = self.pool.acquire(self._clock(), fresh=fresh, prefer=prefer)
         if not isinstance(grant, Grant):

@@ -35,6 +35,15 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+# Steering, the emulator's extension (docs/functions.md): a request carrying
+# `X-Wkp-Emu-Instance: new` asks for a new instance, `X-Wkp-Emu-Instance: i-3`
+# for that one; every answer names its instance in the same header, and a cold
+# start adds `X-Wkp-Emu-Cold: 1`. The function host and the conformance kit share
+# these names; a function without instances ignores the header.
+INSTANCE_HEADER = "X-Wkp-Emu-Instance"
+COLD_HEADER = "X-Wkp-Emu-Cold"
+NEW_INSTANCE = "new"
+
 
 @dataclass(frozen=True)
 class Grant:

@@ -175,3 +175,18 @@ async def test_reset_forgets_the_warm_state_of_every_instance(make_function, htt
         assert r.status == 200
     assert (await wkp.restore()).status == 204
     assert (await wkp.persist(BODY, "full", Cursor(0, 1))).status == 200
+
+
+async def test_a_push_from_a_head_another_instance_moved_is_409_not_a_fork(make_function, http):
+    """Instance A's warm head still says "the full"; B stored a delta since. A delta from the full's
+    cursor looks right to A's warm head, but would fork the chain: A confirms against the store."""
+    _, wkp = await client(make_function, http, instances_max=2, instance_concurrency=1)
+    full = await steered_persist(wkp, BODY, "full", Cursor(0, 10), steer="new")
+    a = full.headers[INSTANCE_HEADER]
+    delta = await steered_persist(wkp, BODY + b"1", "delta", Cursor(0, 15), Cursor(0, 10), steer="new")
+    assert delta.status == 200 and delta.headers[INSTANCE_HEADER] != a
+    stale = await steered_persist(wkp, BODY + b"2", "delta", Cursor(0, 16), Cursor(0, 10), steer=a)
+    assert stale.headers[INSTANCE_HEADER] == a
+    assert stale.status == 409, stale.body
+    restored = await wkp.restore()
+    assert restored.headers["X-WeftKit-Cursor"] == "wkc_0000_0015"

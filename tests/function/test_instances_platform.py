@@ -42,7 +42,7 @@ def test_explicit_settings_win_over_the_profile_and_no_profile_is_today_s_functi
     assert instances.instances_max == 3 and instances.keep_alive_s == 1200.0
     assert platform.timeout_s == 4.0 and platform.profile == "azure"
     limits, instances, platform = apply_profile(None, limits=Limits())
-    assert (instances.instances_max, instances.keep_alive_s, instances.cold_start_ms) == (1, None, 0)
+    assert (instances.instances_max, instances.keep_alive_s, instances.cold_start_ms) == (4, None, 0)
     assert platform == PlatformLimits() and not platform.paces
 
 

@@ -21,7 +21,7 @@ def test_function_instance_keys_and_profile():
 def test_no_keys_is_today_s_function():
     limits, instances, platform = function_settings(EmulatorConfig())
     assert limits.max_payload == 100 * MiB and limits.max_inflight == 256
-    assert (instances.instances_max, instances.instance_concurrency, instances.keep_alive_s) == (1, None, None)
+    assert (instances.instances_max, instances.instance_concurrency, instances.keep_alive_s) == (4, None, None)
     assert platform.profile is None and platform.timeout_s is None
 
 
