@@ -1,0 +1,145 @@
+"""Does the simulator tell the truth? The shipped scenarios run live and simulated, compared.
+
+For each scenario: `wkp-emu scenario run NAME` on a real stack (the live
+report), then the same file simulated (`sim.runner.simulate` with the shipped
+calibration, judged by the same report code), and per measure the agreement:
+
+- counts: acknowledged pushes (the function's 200/202 answers), restores
+  (restore 200), bytes pushed (the engines' acknowledged pushes): goal within 5 %;
+- windows: the worst data-at-risk window and the longest time to recover:
+  goal within 10 %;
+- the verdict of each run.
+
+The live run is the baseline of every ratio (sim / live). A measure that is
+zero on both sides agrees; zero on one side only is reported as "n/a" with
+both values. Live reports can be kept (`--keep DIR`) and reused
+(`--live-from DIR`), so the model can be compared again without the minutes
+the live runs take.
+
+    python bench/sim_vs_live.py [--scenarios a,b,...] [--keep DIR | --live-from DIR] [--json FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from emulator.scenario.library import shipped  # noqa: E402
+
+COUNT_GOAL, WINDOW_GOAL = 0.05, 0.10
+MEASURES = (("pushes", "count"), ("restores", "count"), ("bytes_pushed", "count"),
+            ("worst_at_risk_s", "window"), ("recovery_s", "window"))
+
+
+def measures(report: dict) -> dict:
+    counts = report["function"]["counts"]
+    recoveries = [r["seconds"] for r in report.get("recoveries", ()) if r.get("seconds") is not None]
+    return {"pushes": counts["pushes"], "restores": counts["restores"],
+            "bytes_pushed": sum(e.get("bytes_pushed", 0) for e in report["engines"].values()),
+            "worst_at_risk_s": report["data_at_risk"].get("max_s"),
+            "recovery_s": max(recoveries) if recoveries else None,
+            "passed": report["passed"]}
+
+
+def agreement(live, sim) -> float | None:
+    """sim / live - 1; 0 when both are zero or absent; None when only one side has a value."""
+    if not live and not sim:
+        return 0.0
+    if not live or sim is None:
+        return None
+    return sim / live - 1
+
+
+def live_report(name: str, keep: Path | None, live_from: Path | None) -> dict:
+    if live_from:
+        return json.loads((live_from / name / "report.json").read_text())
+    out = (keep / name) if keep else Path(tempfile.mkdtemp(prefix=f"wkp-live-{name}-"))
+    proc = subprocess.run([sys.executable, "-m", "emulator.cli", "scenario", "run", name, "--out", str(out),
+                           "--no-picture", "--quiet"], capture_output=True, text=True, timeout=600,
+                          cwd=Path(__file__).resolve().parents[1])
+    report = out / "report.json"
+    if not report.exists():
+        raise RuntimeError(f"live run of {name} wrote no report (exit {proc.returncode}): {proc.stderr[-800:]}")
+    return json.loads(report.read_text())
+
+
+def sim_report(name: str) -> dict:
+    from emulator.scenario.library import resolve
+    from emulator.scenario.loader import load_scenario
+    from emulator.scenario.report import build_report
+    from sim.calibration import load_calibration
+    from sim.runner import simulate
+    scenario = load_scenario(resolve(name))
+    run = simulate(scenario, calibration=load_calibration().model_parameters())
+    return build_report(scenario, run.evidence, runner="sim", wall_s=run.wall_s)
+
+
+def compare(name: str, live: dict, sim: dict) -> dict:
+    lm, sm = measures(live), measures(sim)
+    rows = {}
+    for key, what in MEASURES:
+        a = agreement(lm[key], sm[key])
+        goal = COUNT_GOAL if what == "count" else WINDOW_GOAL
+        rows[key] = {"live": lm[key], "sim": sm[key], "diff": None if a is None else round(a, 4),
+                     "goal": goal, "ok": a is not None and abs(a) <= goal}
+    return {"scenario": name, "measures": rows, "live_passed": lm["passed"], "sim_passed": sm["passed"],
+            "sim_wall_s": sim["wall_s"], "live_wall_s": live["wall_s"]}
+
+
+def _v(x) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.3f}" if isinstance(x, float) else str(x)
+
+
+def table(results: list[dict]) -> str:
+    lines = [f"{'scenario':<22} {'measure':<16} {'live':>10} {'sim':>10} {'sim/live-1':>11}  within goal"]
+    for r in results:
+        for key, m in r["measures"].items():
+            diff = "n/a" if m["diff"] is None else f"{m['diff'] * 100:+.1f}%"
+            lines.append(f"{r['scenario']:<22} {key:<16} {_v(m['live']):>10} {_v(m['sim']):>10} {diff:>11}  "
+                         f"{'yes' if m['ok'] else 'NO'} (±{m['goal'] * 100:g}%)")
+        lines.append(f"{r['scenario']:<22} {'verdict':<16} {_pf(r['live_passed']):>10} {_pf(r['sim_passed']):>10}"
+                     f" {'':>11}  {'yes' if r['live_passed'] == r['sim_passed'] else 'NO'}")
+    ok = sum(m["ok"] for r in results for m in r["measures"].values())
+    total = sum(len(r["measures"]) for r in results)
+    lines.append(f"agreement: {ok}/{total} measures within their goal (counts ±5 %, windows ±10 %) over "
+                 f"{len(results)} scenarios; verdicts agree in "
+                 f"{sum(r['live_passed'] == r['sim_passed'] for r in results)}/{len(results)}")
+    return "\n".join(lines)
+
+
+def _pf(passed: bool) -> str:
+    return "PASSED" if passed else "FAILED"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scenarios", help="comma-separated names (default: every shipped scenario a live stack runs)")
+    src = ap.add_mutually_exclusive_group()
+    src.add_argument("--keep", type=Path, metavar="DIR", help="keep each live report in DIR/NAME/")
+    src.add_argument("--live-from", type=Path, metavar="DIR", help="reuse live reports kept with --keep")
+    ap.add_argument("--json", type=Path, metavar="FILE", help="write the comparison as JSON")
+    args = ap.parse_args()
+    from emulator.scenario.loader import load_scenario
+    names = args.scenarios.split(",") if args.scenarios else \
+        [p.stem for p in shipped() if not load_scenario(p).sim_only]
+    results = []
+    for name in names:
+        live = live_report(name, args.keep, args.live_from)
+        sim = sim_report(name)
+        results.append(compare(name, live, sim))
+        print(f"{name}: live {live['wall_s']}s wall, sim {sim['wall_s']}s wall", flush=True)
+    print(table(results))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
