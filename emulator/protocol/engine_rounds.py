@@ -166,29 +166,30 @@ class PushRounds:
             return out.append(Log("debug", "ignored a stale push answer"))
         if isinstance(ev, NetworkError):
             return self._retry(Outcome.TRANSIENT, None, f"network error: {ev.reason}", ev.now, out)
-        outcome = classify(ev.status)
-        reason = f"{ev.status} for {fl.describe()}" + (f": {ev.reason}" if ev.reason else "")
-        PUSH_OUTCOMES[outcome](self, ev, reason, out)
+        PUSH_OUTCOMES[classify(ev.status)](self, ev, out)
 
-    def _stored(self, ev: Response, reason: str, out) -> None:
+    def _why(self, ev: Response) -> str:
+        """An answer's status and reason, for logs and alerts (built only when one is written)."""
+        return f"{ev.status} for {self.s.flight.describe()}" + (f": {ev.reason}" if ev.reason else "")
+
+    def _stored(self, ev: Response, out) -> None:
         r, c = self.s, self.core.s
         fl = r.flight
         if fl.part_index + 1 < len(fl.ranges):
             fl.part_index, fl.attempts = fl.part_index + 1, 0
             return self.send_part(ev.now, out)
-        s = c.persisted
         full = fl.kind == "full"
-        c.persisted = replace(s, durable=fl.cursor_to, force_full=s.force_full and not full,
-                              last_full_day=day_index(ev.now, self.core.config.day_seconds) if full
-                              else s.last_full_day)
+        c.persisted = c.persisted.acknowledged(
+            fl.cursor_to, full_day=day_index(ev.now, self.core.config.day_seconds) if full else None)
         c.unpushed_bytes = max(0, c.unpushed_bytes - fl.bytes_at_cut)
         took_s = round(max(0.0, ev.now - fl.cut_at), 6)
+        cursor_to = str(fl.cursor_to)
         r.last_push = {"at": ev.now, "kind": fl.kind, "status": ev.status,
-                       "cursor": str(fl.cursor_to), "bytes": fl.size, "parts": len(fl.ranges),
+                       "cursor": cursor_to, "bytes": fl.size, "parts": len(fl.ranges),
                        "took_s": took_s}
         out.append(Ledger("ack", {"at": ev.now, "kind": fl.kind,
                                   "cursor_from": str(fl.cursor_from) if fl.cursor_from else None,
-                                  "cursor_to": str(fl.cursor_to),
+                                  "cursor_to": cursor_to,
                                   "lsn_from": fl.cursor_from.seq if fl.cursor_from else 0,
                                   "lsn_to": fl.cursor_to.seq, "status": ev.status,
                                   "stored_at": ev.stored_at, "bytes": fl.size,
@@ -203,14 +204,16 @@ class PushRounds:
             return self._next_push(ev.now, out)  # then the new writes / drain everything
         self._round_done(ev.now, out)
 
-    def _dropped(self, ev: Response, reason: str, out) -> None:
-        self._drop(f"{reason}; dropped, not retried (its writes go in the next push)", ev.now, out)
+    def _dropped(self, ev: Response, out) -> None:
+        self._drop(f"{self._why(ev)}; dropped, not retried (its writes go in the next push)", ev.now, out)
 
-    def _reauth(self, ev: Response, reason: str, out) -> None:
+    def _reauth(self, ev: Response, out) -> None:
+        reason = self._why(ev)
         self.core.alert("auth", f"{reason}; retrying with a fresh timestamp", out)
         self._retry(Outcome.REAUTH, None, reason, ev.now, out)
 
-    def _gap(self, ev: Response, reason: str, out) -> None:
+    def _gap(self, ev: Response, out) -> None:
+        reason = self._why(ev)
         r = self.s
         fl = r.flight
         out.append(Release(fl.token))
@@ -225,7 +228,8 @@ class PushRounds:
         self.core.alert("fenced", f"{reason}; another writer is ahead, trying again next tick", out)
         self._end_round_failed(reason, ev.now, out)
 
-    def _too_large(self, ev: Response, reason: str, out) -> None:
+    def _too_large(self, ev: Response, out) -> None:
+        reason = self._why(ev)
         fl = self.s.flight
         current = fl.ranges[fl.part_index][1]
         limit = ev.max_payload
@@ -239,11 +243,11 @@ class PushRounds:
         fl.ranges, fl.part_index, fl.attempts = tuple(ranges), 0, 0
         self.send_part(ev.now, out)
 
-    def _throttled(self, ev: Response, reason: str, out) -> None:
-        self._retry(Outcome.THROTTLED, ev.retry_after, reason, ev.now, out)
+    def _throttled(self, ev: Response, out) -> None:
+        self._retry(Outcome.THROTTLED, ev.retry_after, self._why(ev), ev.now, out)
 
-    def _transient(self, ev: Response, reason: str, out) -> None:
-        self._retry(Outcome.TRANSIENT, None, reason, ev.now, out)
+    def _transient(self, ev: Response, out) -> None:
+        self._retry(Outcome.TRANSIENT, None, self._why(ev), ev.now, out)
 
     # ------------------------------------------------------------ retries and round ends
 

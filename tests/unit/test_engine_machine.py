@@ -566,3 +566,17 @@ def test_every_part_declares_its_state():
         assert not hasattr(part, "__dict__"), type(part).__name__
         with pytest.raises(AttributeError):
             part.undeclared = 1
+
+
+def test_an_acknowledged_push_carries_every_other_persisted_field_over():
+    """PersistState.acknowledged builds the state directly (it runs once per push round):
+    a field added to PersistState must be carried over there too; this fails until it is."""
+    from dataclasses import fields, replace
+    assert [f.name for f in fields(PersistState)] == [
+        "durable", "epoch", "last_full_day", "max_payload", "force_full"]
+    before = PersistState(durable=Cursor(1, 2), epoch=1, last_full_day=4, max_payload=5,
+                          force_full=True)
+    to = Cursor(1, 9)
+    assert before.acknowledged(to, full_day=None) == replace(before, durable=to)
+    assert before.acknowledged(to, full_day=7) == replace(before, durable=to, last_full_day=7,
+                                                          force_full=False)
