@@ -34,8 +34,9 @@ KEYS = [("1-5", "fleet, function, store, discovery, events"), ("enter", "engine 
         ("k", "kill -9 (asks first)"), ("t", "restart on the same volume"),
         ("f", "set a fault"), ("c", "clear faults"), ("w", "write workload (engine or kind)"),
         ("x", "reset the store (asks first)"), ("space", "mark a row for bulk recycle / kill"),
-        ("/", "filter"), ("o", "sort"), ("ctrl+p", "command palette"), ("?", "this help"),
-        ("q", "quit")]
+        ("/", "filter: type, enter keeps it, esc clears it"), ("o", "sort"),
+        ("g", "reload (engine detail)"), ("esc", "back (detail, log), clear the filter (fleet)"),
+        ("ctrl+p", "command palette"), ("?", "this help"), ("q", "quit (embedded: asks whether to stop)")]
 
 
 class FleetApp(App):
@@ -58,9 +59,12 @@ class FleetApp(App):
     """
     MODES = {"fleet": FleetScreen, "function": FunctionScreen, "store": StoreScreen,
              "discovery": DiscoveryScreen, "events": EventsScreen}
-    BINDINGS = [Binding("1", "switch_mode('fleet')", "fleet"), Binding("2", "switch_mode('function')", "function"),
-                Binding("3", "switch_mode('store')", "store"), Binding("4", "switch_mode('discovery')", "discovery"),
-                Binding("5", "switch_mode('events')", "events"), Binding("question_mark", "help", "help"),
+    # The footer shows the five screen keys as one "1-5 screens", so that `?` and `q` still fit.
+    BINDINGS = [Binding("1", "switch_mode('fleet')", "screens", key_display="1-5"),
+                Binding("2", "switch_mode('function')", "function", show=False),
+                Binding("3", "switch_mode('store')", "store", show=False),
+                Binding("4", "switch_mode('discovery')", "discovery", show=False),
+                Binding("5", "switch_mode('events')", "events", show=False), Binding("question_mark", "help", "help"),
                 Binding("q", "quit_view", "quit"), Binding("ctrl+c", "quit_view", "quit", show=False)]
 
     def __init__(self, source, *, embedded: bool = False, clock=time.time, poll_s: float = 1.0,
@@ -299,6 +303,10 @@ class FleetApp(App):
 
     def action_help(self) -> None:
         self.push_screen(Help(KEYS))
+
+    async def action_quit(self) -> None:
+        """Textual's own quit (the command palette's "Quit") asks like `q` does."""
+        self.action_quit_view()
 
     def action_quit_view(self) -> None:
         if not self.embedded:

@@ -22,9 +22,9 @@ class FleetScreen(Screen):
     BINDINGS = [
         Binding("enter", "detail", "detail"), Binding("l", "logs", "logs"),
         Binding("r", "app.recycle", "recycle"), Binding("R", "app.rolling", "rolling"),
-        Binding("s", "app.scale", "scale"), Binding("k", "app.kill", "kill -9"),
+        Binding("s", "app.scale", "scale"), Binding("k", "app.kill", "kill"),
         Binding("t", "app.restart", "restart"), Binding("f", "app.fault", "fault"),
-        Binding("c", "app.clear_faults", "clear faults"), Binding("w", "app.workload", "workload"),
+        Binding("c", "app.clear_faults", "clear"), Binding("w", "app.workload", "workload"),
         Binding("x", "app.reset_store", "reset store", show=False),
         Binding("space", "mark", "mark", show=False), Binding("slash", "filter", "filter"),
         Binding("o", "sort", "sort", show=False), Binding("escape", "unfilter", "clear filter", show=False),

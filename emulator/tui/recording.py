@@ -13,7 +13,7 @@ VIEWS = ("/health", "/v1/fleet", "/v1/function", "/metrics", "/v1/faults", "/v1/
 
 
 async def record(source, seconds: float = 2.0, engines: tuple[str, ...] = ()) -> dict:
-    """Views, the events seen within `seconds`, and each named engine's status and ledger."""
+    """Views, the events seen within `seconds`, and each named engine's status, ledger and log."""
     events: list[dict] = []
 
     async def collect():
@@ -32,11 +32,13 @@ async def record(source, seconds: float = 2.0, engines: tuple[str, ...] = ()) ->
                 path = "/v1/store/objects?" + urlencode({"tenant": tenant, "engine": engine,
                                                          "instance": instance})
                 views[path] = await source.get(path)
+    logs = {}
     for name in engines:
         views[f"/v1/engines/{name}/status"] = await source.get(f"/v1/engines/{name}/status")
         views[f"/v1/engines/{name}/ledger?tail=200"] = await source.get(f"/v1/engines/{name}/ledger?tail=200")
+        logs[name] = await source.text(f"/v1/engines/{name}/logs")
     last = max([e.get("at") or 0 for e in events] + [0])
-    return {"now": last + 1.0, "views": views, "events": events}
+    return {"now": last + 1.0, "views": views, "events": events, "logs": logs}
 
 
 def anonymized(recording: dict, state_dir: str) -> dict:

@@ -21,10 +21,18 @@ def test_fleet(snap_compare, recorded_app, size):
     ("function", ("2",)), ("store", ("3",)), ("store_objects", ("3", "down", "down", "down", "enter")), ("discovery", ("4",)), ("events", ("5",)),
     ("detail", ("down", "enter")), ("help", ("question_mark",)), ("fault_dialog", ("f",)),
     ("scale_dialog", ("down", "s")), ("filtered_sorted", ("slash", "v", "e", "c", "enter", "o", "o")),
-    ("marked", ("down", "space", "down", "space")),
+    ("marked", ("down", "space", "down", "space")), ("log", ("down", "l")),
+    ("kill_confirm", ("down", "space", "down", "space", "k")), ("reset_confirm", ("x",)),
+    ("workload_dialog", ("down", "w")), ("filter_prompt", ("slash", "v", "e", "c")),
 ])
 def test_screen(snap_compare, recorded_app, name, keys):
     assert snap_compare(recorded_app(), terminal_size=WIDE, run_before=_run(keys))
+
+
+def test_quit_asks_when_the_view_runs_the_emulator(snap_compare, recorded_app):
+    app = recorded_app()
+    app.embedded = True  # as `wkp-emu up` opens it
+    assert snap_compare(app, terminal_size=WIDE, run_before=_run(("q",)))
 
 
 def _run(keys):
@@ -48,4 +56,11 @@ def _run(keys):
                 if "loading" not in str(pilot.app.screen.query_one("#detail-status").render()):
                     break
                 await pilot.pause(0.02)
+        if keys[-1:] == ("l",):  # the log screen follows the recorded log
+            from textual.widgets import RichLog
+            for _ in range(100):
+                if pilot.app.screen.query_one(RichLog).lines:
+                    break
+                await pilot.pause(0.02)
+            await pilot.pause()
     return run_before
