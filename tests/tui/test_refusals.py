@@ -51,3 +51,37 @@ async def test_a_vanished_emulator_shows_in_the_summary(recorded_app):
         assert "disconnected" in app.banner and "connection refused" in app.banner
         await pilot.press("2", "1")  # screens still switch
         assert app.screen.__class__.__name__ == "FleetScreen"
+
+
+async def test_every_way_to_quit_asks_when_the_view_runs_the_emulator(recorded_app):
+    """`q`, ctrl+c and the command palette's Quit all ask (stop / keep running / stay);
+    esc stays, and the view goes on steering."""
+    from emulator.tui.dialogs import QuitEmbedded
+    app = recorded_app()
+    app.embedded = True
+    async with app.run_test(size=(150, 36)) as pilot:
+        await loaded(pilot)
+        for ask in (lambda: pilot.press("q"), lambda: pilot.press("ctrl+c"), app.action_quit):
+            await ask()
+            await pilot.pause()
+            assert isinstance(app.screen, QuitEmbedded)
+            await pilot.press("escape")
+            await pilot.pause()
+            assert not isinstance(app.screen, QuitEmbedded) and app.is_running
+        await pilot.press("q", "n")
+        await pilot.pause()
+    assert app.return_value == "keep"
+
+
+async def test_a_filter_typed_fast_after_the_slash_goes_to_the_filter_not_to_the_keys(recorded_app):
+    """`c` is also "clear faults": typed right after `/` it must be a letter of the filter."""
+    app = recorded_app()
+    async with app.run_test(size=(150, 36)) as pilot:
+        await loaded(pilot)
+        await pilot.press("slash", *"vec", "enter")  # no pause between the keys
+        await pilot.pause()
+        assert app.screen.filter_text == "vec" and app.source.sent == []
+        assert app.screen.table.order == ["vector-1", "vector-2"]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.filter_text == "" and len(app.screen.table.order) == 4
