@@ -32,6 +32,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -161,13 +162,14 @@ def wheel_platforms() -> list[str]:
 
 
 def _constraints() -> str:
-    """The versions installed here, so the image runs what the tests ran."""
-    out = subprocess.run([sys.executable, "-m", "pip", "freeze", "--exclude-editable"],
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        raise ImageError(f"pip freeze failed: {out.stderr.strip()[-300:]}")
-    return "".join(line + "\n" for line in sorted(out.stdout.splitlines())
-                   if line and not line.startswith(("#", "-e ", "wkp-emu")) and " @ " not in line)
+    """The versions installed here (what `pip freeze` lists), so the image runs what the tests ran."""
+    from importlib.metadata import distributions
+    pins = {}
+    for dist in distributions():
+        name = re.sub(r"[-_.]+", "-", dist.metadata["Name"] or "").lower()  # PEP 503 names
+        if name and name not in ("wkp-emu", "pip", "setuptools", "wheel"):
+            pins[name] = f"{name}=={dist.version}"
+    return "".join(line + "\n" for _, line in sorted(pins.items()))
 
 
 def deps_digest(reqs: list[str], constraints: str) -> str:
@@ -389,8 +391,8 @@ def build_image(client=None, *, rebuild: bool = False, from_scratch: bool = Fals
                  and _parent_is(client, current, deps))
         _timed(report, "engine", tag, fresh and not (rebuild or from_scratch),
                lambda: _build_engine(client, deps, tag, root, source, log), progress)
-        if current is not None and report.steps[-1].cached is False:
-            _drop_if_untagged(client, current.id)
+        if report.built:
+            _tidy(client, deps)
     return report
 
 
@@ -402,11 +404,16 @@ def _parent_is(client, image, deps_tag: str) -> bool:
     return any(layer.get("Id") == deps.id for layer in image.history())
 
 
-def _drop_if_untagged(client, image_id: str) -> None:
-    """The image a rebuild replaced: removed once nothing names it (disk stays bounded)."""
+def _tidy(client, deps_tag: str) -> None:
+    """Images a rebuild replaced go, so disk use stays bounded: older dependency layers and
+    untagged wkp-emu images. Docker keeps any that a container (even a stopped one) still uses."""
+    for image in client.images.list(name=DEPS_REPOSITORY):
+        for tag in image.tags:
+            if tag != deps_tag:
+                with contextlib.suppress(Exception):
+                    client.images.remove(tag)
     with contextlib.suppress(Exception):
-        if not client.images.get(image_id).tags:
-            client.images.remove(image_id)
+        client.images.prune(filters={"dangling": True, "label": LABEL_ROLE})
 
 
 def ensure_image(client=None, *, rebuild: bool = False,
