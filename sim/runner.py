@@ -63,9 +63,8 @@ def _expected_writes(scenario: Scenario, fleet: dict[str, int]) -> float:
 
 
 def fleet_sizes(scenario: Scenario) -> dict[str, int]:
-    sizes = {kind: spec.replicas for kind, spec in scenario.config.fleet.items()}
-    sizes.update(scenario.sim.get("fleet", {}))
-    return sizes
+    """Replicas per kind at time zero ([sim.fleet] is already in the config's fleet)."""
+    return {kind: spec.replicas for kind, spec in scenario.config.fleet.items()}
 
 
 def options_for(scenario: Scenario, calibration: dict | None = None) -> SimOptions:

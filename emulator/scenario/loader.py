@@ -98,6 +98,8 @@ def _build_scenario(data: dict, source: str, text: str = "") -> Scenario:
     steps = tuple(_step(i, t) for i, t in enumerate(_array(data, "step"), 1))
     expectations = tuple(_expectation(i, t) for i, t in enumerate(_array(data, "expect"), 1))
     sim = schema.validate_sim(data[SIM_TABLE]) if SIM_TABLE in data else {}
+    if sim.get("fleet"):
+        config = _with_sim_fleet(config, sim["fleet"])
     sim_only = []
     if head["duration"] > MAX_LIVE_DURATION_S:
         sim_only.append(("scenario.duration", f"a {data['scenario']['duration']!r} timeline is longer "
@@ -110,6 +112,18 @@ def _build_scenario(data: dict, source: str, text: str = "") -> Scenario:
     from .timeline import check_timeline
     check_timeline(scenario)
     return scenario
+
+
+def _with_sim_fleet(config, replicas: dict):
+    """[sim.fleet] sets replicas per kind beyond what a laptop runs; env stays [fleet.KIND]'s."""
+    from dataclasses import replace
+
+    from emulator.supervisor.config import KindConfig
+    fleet = dict(config.fleet)
+    for kind, n in replicas.items():
+        base = fleet.get(kind)
+        fleet[kind] = KindConfig(n, base.env if base is not None else MappingProxyType({}))
+    return replace(config, fleet=MappingProxyType(fleet))
 
 
 def _head(table) -> dict:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 
 from emulator.protocol.cursor import Cursor
@@ -111,7 +111,7 @@ class Pod:
         self.exit_code: int | None = None
         self.exit_cause: str | None = None
         self.alerts = 0
-        self._queue: list = []
+        self._queue: deque = deque()
         self._draining = False
         self._timer = 0                 # generation of the armed timer: older ones are ignored
         self._sizes: dict[int, int] = {}
@@ -138,7 +138,7 @@ class Pod:
         self._draining = True
         try:
             while self._queue:
-                ev = self._queue.pop(0)
+                ev = self._queue.popleft()
                 if isinstance(ev, Restored):
                     self._install(ev)
                 for effect in self.machine.handle(ev):
@@ -194,11 +194,10 @@ class Pod:
         self.state, self._timer = "exited", self._timer + 1
 
     def _later(self, delay: float, event) -> None:
-        generation = self.generation
-
+        """Deliver `event` (stamped with its arrival time) after `delay`, unless the pod is gone."""
         def fire(_):
-            if self.state != "exited" and generation == self.generation:
-                self.deliver(replace(event, now=self.world.env.now))
+            if self.state != "exited":
+                self.deliver(event)
         self.world.at(delay, fire)
 
     # ---- effects out --------------------------------------------------------------
@@ -210,23 +209,20 @@ class Pod:
     def _answer(self, token: int, timeout_s: float, answer) -> None:
         event, delay = answer
         if delay > timeout_s:
-            event, delay = NetworkError(token, 0.0, f"timed out after {timeout_s:g} s"), timeout_s
-        self._later(delay, replace(event, token=token))
-
-    def _release_later(self, seconds: float, release) -> None:
-        self.world.at(seconds, lambda _: release())
+            event, delay = NetworkError(token, self.now + timeout_s, f"timed out after {timeout_s:g} s"), timeout_s
+        self._later(delay, event)
 
     def _restore(self, e: Restore) -> None:
         fn = self.world.function
         fn.now = self.now
         local = 0 if self.volume.empty else self.volume.lsn
-        self._answer(e.token, e.timeout_s, fn.restore(self.caller, takeover=e.takeover, local_lsn=local,
-                                                      release=self._release_later))
+        self._answer(e.token, e.timeout_s, fn.restore(self.caller, e.token, takeover=e.takeover,
+                                                      local_lsn=local))
 
     def _health(self, e: Health) -> None:
         fn = self.world.function
         fn.now = self.now
-        self._answer(e.token, e.timeout_s, fn.health(self.caller))
+        self._answer(e.token, e.timeout_s, fn.health(self.caller, e.token))
 
     def _cut(self, e: Cut) -> None:
         if e.kind == "full":
@@ -239,11 +235,11 @@ class Pod:
     def _push(self, e: Push) -> None:
         fn = self.world.function
         fn.now = self.now
-        checksum = f"{self.instance_id}:{e.kind}:{e.cursor_from}:{e.cursor_to}:{self._sizes.get(e.token)}" \
-                   f":{e.offset}:{e.length}"
+        # The same payload (a retry of this flight) has the same checksum; another cut has another.
+        checksum = f"{self.generation}:{e.token}:{e.cursor_to.epoch}:{e.cursor_to.seq}:{e.offset}:{e.length}"
         self._answer(e.token, e.timeout_s, fn.persist(
-            self.caller, kind=e.kind, cursor_from=e.cursor_from, cursor_to=e.cursor_to, part=e.part,
-            length=e.length, checksum=checksum, release=self._release_later))
+            self.caller, e.token, kind=e.kind, cursor_from=e.cursor_from, cursor_to=e.cursor_to,
+            part=e.part, length=e.length, checksum=checksum))
 
     def _release(self, e: Release) -> None:
         self._sizes.pop(e.token, None)
@@ -263,10 +259,10 @@ class Pod:
 
     def _wait_until(self, e: WaitUntil) -> None:
         self._timer += 1
-        timer, generation = self._timer, self.generation
+        timer = self._timer
 
         def fire(_):
-            if self._timer == timer and self.state != "exited" and generation == self.generation:
+            if self._timer == timer and self.state != "exited":
                 self.deliver(TimerFired(max(self.world.env.now, e.deadline)))
         self.world.at(max(0.0, e.deadline - self.now), fire)
 

@@ -17,12 +17,14 @@ engine model schedules the answer.
 """
 from __future__ import annotations
 
+import heapq
 import json
 import random
 from collections import Counter
 from dataclasses import dataclass
 
 from emulator.function.faults import FaultTable
+from emulator.protocol.function_instances import Grant, InstancePool
 from emulator.protocol import layout
 from emulator.protocol.cursor import Cursor
 from emulator.protocol.engine_events import NetworkError, Response, Restored
@@ -65,11 +67,15 @@ class PushHead:
 
 
 class Warm:
-    """What the function remembers of one instance (emulator.function.chains, minus I/O)."""
-    __slots__ = ("prefix", "objects", "head", "last", "loaded")
+    """What the function remembers of one instance (emulator.function.chains, minus I/O).
+
+    `since_full` lists the snapshot keys stored since the last complete full (with
+    their end cursors), which the next complete full retires (SimFunction._retire)."""
+    __slots__ = ("prefix", "objects", "head", "last", "loaded", "since_full")
 
     def __init__(self, prefix: str):
         self.prefix, self.objects, self.head, self.last, self.loaded = prefix, {}, None, None, False
+        self.since_full: list = []
 
     def existing(self, key: str) -> Stored | None:
         return self.last if self.last is not None and self.last.key == key else None
@@ -88,18 +94,29 @@ class Caller:
 
 class SimFunction:
     def __init__(self, store: MemoryStore, *, limits: Limits, faults: FaultTable, network: Network,
-                 rng: random.Random, times: ServiceTimes = ServiceTimes()):
+                 rng: random.Random, times: ServiceTimes = ServiceTimes(), pool: InstancePool | None = None,
+                 platform=None):
         self.store, self.limits, self.faults, self.network = store, limits, faults, network
+        # The platform around the function (emulator/function/config.PlatformLimits): timeout,
+        # response cap, streamed rate. None: the function's own limits only.
+        self.platform = platform
         self.rng, self.times = rng, times
         self.now = 0.0
-        self.inflight = 0
+        self._busy_until: list[float] = []  # heap: when each request in flight ends
         self.requests: Counter = Counter()   # (path, status) -> n
         self.bytes_in: Counter = Counter()
         self.bytes_out: Counter = Counter()
         self.latency_sum: Counter = Counter()
         self.busy_s = 0.0                    # function busy-seconds (GB-seconds for costs)
         self._warm: dict[str, Warm] = {}
-        self.pool = None                     # an InstancePool, when the scenario models instances
+        # Function instances (seed 002), the live host's pure pool: cold starts, per-instance
+        # concurrency, the instance limit (429). Releases are queued by their end time and
+        # applied before the next acquire, so the pool sees time only move forward.
+        self.pool = pool
+        self._releases: list[tuple[float, int, str]] = []
+        self._release_seq = 0
+        self._instance: str | None = None
+        self._cold_s = 0.0
 
     # ---- bookkeeping --------------------------------------------------------------
     def _observe(self, path: str, status, seconds: float, bytes_in: int, bytes_out: int) -> None:
@@ -147,6 +164,16 @@ class SimFunction:
             self._observe(path, 429, 0.0, size, ANSWER_BYTES)
             return Response(0, 0.0, 429, retry_after=float(self.limits.retry_after_s),
                             reason="too many requests in flight"), rtt
+        self._instance, self._cold_s = None, 0.0
+        if self.pool is not None:
+            self._release_due()
+            grant = self.pool.acquire(self.now)
+            if not isinstance(grant, Grant):
+                self._observe(path, 429, 0.0, size, ANSWER_BYTES)
+                return Response(0, 0.0, 429, retry_after=float(int(grant.retry_after_s)),
+                                reason=f"all {self.pool.limit} function instances are busy"), rtt
+            self._instance, self._cold_s = grant.instance_id, max(0.0, grant.ready_at - self.now)
+            self._delay += self._cold_s
         try:
             check_freshness(int(self.now + caller.clock_skew_s), self.now, self.limits.max_skew_s)
         except ProtocolError as exc:
@@ -160,17 +187,36 @@ class SimFunction:
 
     def _finish(self, path: str, status: int, service: float, bytes_in: int, bytes_out: int,
                 rtt_extra: float) -> float:
-        """Record the request; returns its total time as the engine sees it."""
+        """Record the request (its function instance busy meanwhile); returns its total time
+        as the engine sees it."""
         self._observe(path, status, service, bytes_in, bytes_out)
+        self._hold(service)
         return service + rtt_extra
 
-    def _hold(self, seconds: float, release) -> None:
-        """Count the request in flight for `seconds` (the caller schedules `release`)."""
-        self.inflight += 1
-        release(seconds, self._release)
+    @property
+    def inflight(self) -> int:
+        """Requests in flight now: those whose answer has not gone out yet."""
+        heap = self._busy_until
+        while heap and heap[0] <= self.now:
+            heapq.heappop(heap)
+        return len(heap)
 
-    def _release(self) -> None:
-        self.inflight -= 1
+    def _hold(self, seconds: float) -> None:
+        heapq.heappush(self._busy_until, self.now + seconds)
+        if self._instance is not None:
+            self._release_seq += 1
+            heapq.heappush(self._releases, (self.now + seconds, self._release_seq, self._instance))
+            self._instance = None
+
+    def _release_due(self) -> None:
+        while self._releases and self._releases[0][0] <= self.now:
+            at, _, instance = heapq.heappop(self._releases)
+            self.pool.release(instance, at)
+        self.pool.reap(self.now)
+
+    def _timed_out(self, service: float) -> bool:
+        timeout = self.platform.timeout_s if self.platform is not None else None
+        return timeout is not None and service > timeout
 
     # ---- the warm cache ------------------------------------------------------------
     def _warm_state(self, prefix: str, refresh: bool = False) -> Warm:
@@ -186,6 +232,7 @@ class SimFunction:
             warm.head = chain_head(warm.objects.values())
             warm.last = None
             warm.loaded = True
+            warm.since_full = [(o.key, o.cursor_to) for o in warm.objects.values()]
             self._prune(warm)
         return warm
 
@@ -196,15 +243,22 @@ class SimFunction:
     def _retire_below(self, warm: Warm, full: Cursor) -> None:
         """Objects older than a complete full are never restored again: keep them as
         counted bytes only (MemoryStore.retire), so months of pushes fit in memory."""
-        for info in self.store.list_now(warm.prefix + "delta/") + self.store.list_now(warm.prefix + "full/"):
-            obj = layout.parse_key(info.key)
-            if obj is not None and obj.cursor_to < full:
-                self.store.retire(info.key)
-        self.store.calls["LIST"] -= 2  # bookkeeping of the model, not requests of the function
+        keep = []
+        for key, cursor_to in warm.since_full:
+            if cursor_to < full:
+                self.store.retire(key)
+            else:
+                keep.append((key, cursor_to))
+        warm.since_full = keep
 
     # ---- POST /persist --------------------------------------------------------------
-    def persist(self, caller: Caller, *, kind: str, cursor_from, cursor_to, part, length: int,
-                checksum: str, release) -> tuple[object, float]:
+    def persist(self, caller: Caller, token: int, *, kind: str, cursor_from, cursor_to, part,
+                length: int, checksum: str) -> tuple[object, float]:
+        return _stamp(*self._persist(caller, kind, cursor_from, cursor_to, part, length, checksum),
+                      token, self.now)
+
+    def _persist(self, caller: Caller, kind: str, cursor_from, cursor_to, part, length: int,
+                 checksum: str) -> tuple[object, float]:
         early = self._admit("/persist", caller, length)
         if early is not None:
             return early
@@ -226,10 +280,16 @@ class SimFunction:
             t = self._finish("/persist", status, service, length, ANSWER_BYTES, rtt)
             return Response(0, 0.0, status, reason=reason), t
         if action is ChainAction.STORE:
-            service += self.times.store_call_s + length / self.times.store_bandwidth_bps
-            stored = self._store(caller.prefix, head, key, part, length)
+            service += self.times.store_call_s + store_delay + length / self.times.store_bandwidth_bps
+        if self._timed_out(service):  # the platform answers 502; the upload never completed
+            timeout = self.platform.timeout_s
+            t = self._finish("/persist", 502, timeout, length, ANSWER_BYTES, rtt)
+            return Response(0, 0.0, 502, reason=f"the {self.platform.profile or 'platform'} timeout "
+                            f"of {timeout:g} s passed"), t
+        if action is ChainAction.STORE:
+            stored = self._store(caller.prefix, head, key, part, length, caller.instance_id,
+                                 caller.encoding)
         t = self._finish("/persist", stored.status, service, length, ANSWER_BYTES, rtt)
-        self._hold(t, release)
         return Response(0, 0.0, stored.status, cursor=stored.cursor_to,
                         stored_at=float(stored.stored_at)), t
 
@@ -251,14 +311,17 @@ class SimFunction:
                                                            int(meta["wkp-status"]), "")
         return None, 409, str(refusal), None
 
-    def _store(self, prefix: str, head: PushHead, key: str, part, length: int) -> Stored:
+    def _store(self, prefix: str, head: PushHead, key: str, part, length: int, instance_id: str,
+               encoding) -> Stored:
         stored_at = int(self.now)
         status = 200
         self.store.put_virtual(key, length, {"wkp-checksum": head.checksum,
                                              "wkp-stored-at": str(stored_at), "wkp-status": str(status)})
         warm = self._warm[prefix]
-        obj = layout.parse_key(key, length, "", float(stored_at))
+        obj = layout.StoredObject(key, instance_id, head.kind, head.cursor_from, head.cursor_to,
+                                  encoding, part, length, "", float(stored_at))
         warm.objects[key] = obj
+        warm.since_full.append((key, head.cursor_to))
         stored = Stored(key, head.checksum, head.cursor_to, stored_at, status, "")
         warm.last = stored
         warm.head = chain_head(warm.objects.values()) if part else max(
@@ -269,7 +332,10 @@ class SimFunction:
         return stored
 
     # ---- GET /restore ------------------------------------------------------------------
-    def restore(self, caller: Caller, *, takeover: bool, local_lsn: int, release) -> tuple[object, float]:
+    def restore(self, caller: Caller, token: int, *, takeover: bool, local_lsn: int) -> tuple[object, float]:
+        return _stamp(*self._restore(caller, takeover, local_lsn), token, self.now)
+
+    def _restore(self, caller: Caller, takeover: bool, local_lsn: int) -> tuple[object, float]:
         early = self._admit("/restore", caller, 0)
         if early is not None:
             return early
@@ -288,11 +354,21 @@ class SimFunction:
             t = self._finish("/restore", 204, service, 0, 0, rtt)
             return Response(0, 0.0, 204), t
         size = plan.size
-        service += len(plan.objects) * self.times.store_call_s + size / self.times.store_bandwidth_bps
+        service += len(plan.objects) * (self.times.store_call_s + store_delay) + size / self.times.store_bandwidth_bps
         self.store.calls["GET"] += len(plan.objects)
-        transfer = self.network.one_way(self.rng, size) - self.network.one_way(self.rng)
-        t = self._finish("/restore", 200, service, 0, size, rtt + max(0.0, transfer))
-        self._hold(t, release)
+        transfer = max(0.0, self.network.one_way(self.rng, size) - self.network.one_way(self.rng))
+        p = self.platform
+        if p is not None and p.stream_rate_bytes_s and size > p.stream_unthrottled_bytes:
+            transfer = max(transfer, (size - p.stream_unthrottled_bytes) / p.stream_rate_bytes_s)
+        cap = p.max_response_bytes if p is not None else None
+        if cap is not None and size > cap:  # cut at the platform's largest response: a short body
+            t = self._finish("/restore", DROPPED, service, 0, cap, rtt + transfer * cap / size)
+            return NetworkError(0, 0.0, f"restore body cut at the platform's {cap}-byte maximum"), t
+        if self._timed_out(service + transfer):  # the head went out: the platform cuts the stream
+            timeout = p.timeout_s
+            t = self._finish("/restore", DROPPED, timeout, 0, 0, rtt + timeout)
+            return NetworkError(0, 0.0, f"restore cut at the {timeout:g} s platform timeout"), t
+        t = self._finish("/restore", 200, service, 0, size, rtt + transfer)
         cursor = plan.cursor
         return Restored(0, 0.0, cursor, cursor.seq + local_lsn, lineage=lineage,
                         deltas=len(plan.deltas), size=size), t
@@ -334,7 +410,10 @@ class SimFunction:
         return None, None
 
     # ---- GET /health -------------------------------------------------------------------
-    def health(self, caller: Caller) -> tuple[object, float]:
+    def health(self, caller: Caller, token: int) -> tuple[object, float]:
+        return _stamp(*self._health(caller), token, self.now)
+
+    def _health(self, caller: Caller) -> tuple[object, float]:
         early = self._admit("/health", caller, 0)
         if early is not None:
             return early
@@ -343,3 +422,16 @@ class SimFunction:
         service = self.times.health_s + self._delay + store_delay
         status = 503 if down else 200
         return Response(0, 0.0, status), self._finish("/health", status, service, 0, ANSWER_BYTES, rtt)
+
+
+def _stamp(event, delay: float, token: int, now: float) -> tuple[object, float]:
+    """The answer event with the request's token and the time it arrives (now + delay).
+    Built field by field: dataclasses.replace costs more than the rest of a push."""
+    at = now + delay
+    if type(event) is Response:
+        return Response(token, at, event.status, event.retry_after, event.max_payload, event.cursor,
+                        event.stored_at, event.reason), delay
+    if type(event) is Restored:
+        return Restored(token, at, event.cursor, event.lsn, event.lineage, event.deltas, event.records,
+                        event.size), delay
+    return NetworkError(token, at, event.reason), delay

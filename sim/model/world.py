@@ -23,7 +23,9 @@ from dataclasses import dataclass, field, replace
 
 import simpy
 
+from emulator.function.config import apply_profile
 from emulator.function.faults import FaultTable
+from emulator.protocol.function_instances import InstancePool
 from emulator.protocol import layout
 from emulator.protocol.engine_config import parse_engine_config
 from emulator.protocol.function_rules import Limits
@@ -67,10 +69,21 @@ class World:
         self.rng = random.Random(f"{seed}:world")
         self.store = MemoryStore(clock=lambda: self.env.now)
         self.faults = FaultTable(seed=seed)
+        limits, instances, platform = apply_profile(
+            config.function_profile, limits=Limits(max_payload=config.max_payload,
+                                                   max_inflight=config.max_inflight),
+            instances={"instances_max": config.instances_max,
+                       "instance_concurrency": config.instance_concurrency,
+                       "keep_alive_s": config.keep_alive_s, "cold_start_ms": config.cold_start_ms},
+            timeout_s=config.function_timeout_s)
+        # As the live host builds its pool (emulator/function/instances.py InstanceHost).
+        pool = InstancePool(limit=instances.instances_max,
+                            per_instance_concurrency=instances.instance_concurrency or limits.max_inflight,
+                            keep_alive_s=instances.keep_alive_s, cold_start_s=instances.cold_start_ms / 1000,
+                            retry_after_s=instances.retry_after_s)
         self.function = SimFunction(
-            self.store, limits=Limits(max_payload=config.max_payload, max_inflight=config.max_inflight),
-            faults=self.faults, network=options.network, rng=random.Random(f"{seed}:function"),
-            times=options.times)
+            self.store, limits=limits, faults=self.faults, network=options.network,
+            rng=random.Random(f"{seed}:function"), times=options.times, pool=pool, platform=platform)
         self.start_delay = start_delay or (lambda slot, rng: options.start_delay_s)
         self.events: list[dict] = []
         self.pods: dict[str, Pod] = {}
