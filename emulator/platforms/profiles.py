@@ -134,8 +134,10 @@ _FARGATE_STORAGE = _src("https://docs.aws.amazon.com/AmazonECS/latest/developerg
 _CLOUD_RUN_CONTRACT = _src("https://cloud.google.com/run/docs/container-contract",
                            "SIGTERM, then SIGKILL 10 seconds later; the filesystem is in-memory, "
                            "gone with the instance")
-_ACI_SPOT = _src("https://learn.microsoft.com/en-us/azure/container-instances/container-instances-spot-containers-overview",
-                 "Spot containers are evicted with a 30 second notice")
+_ACI_SPOT = _src("https://learn.microsoft.com/en-us/azure/architecture/guide/spot/spot-eviction",
+                 "Azure Spot capacity is evicted with up to 30 seconds of notice (ACI Spot containers "
+                 "run on it: https://learn.microsoft.com/en-us/azure/container-instances/"
+                 "container-instances-spot-containers-overview)")
 _K8S_GRACE = _src("https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination",
                   "terminationGracePeriodSeconds defaults to 30 s")
 _K8S_STS = _src("https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/",

@@ -21,6 +21,13 @@ port = 8787                   # WEFTKIT_PERSIST_ENDPOINT = http://127.0.0.1:8787
 max_payload = 104857600       # 100 MiB compressed, the seed's limit
 max_inflight = 256            # concurrent requests before 429
 async = false                 # true: answer 202 and store in the background
+# Platform profile and instances (docs/functions.md); unset: one long-running function.
+# profile = "lambda-url"      # lambda-url | gcf | azure | container: that platform's limits and instances
+# instances_max = 4           # instances at most (the profile's when one is set)
+# instance_concurrency = 256  # requests one instance serves at once (default max_inflight)
+# keep_alive_s = 600          # reap an instance idle this long (default: never)
+# cold_start_ms = 250         # a new instance serves after this delay (default 0)
+# timeout_s = 230             # the platform answers 502 to a request still running then
 
 [discovery]
 enabled = true
@@ -31,6 +38,7 @@ suspicion_timeout_ms = 5000
 
 [platform]
 # How pods behave. Fargate / Cloud Run: every new pod starts on an empty volume.
+# profile = "fargate"         # fargate | cloud-run | aci | kubernetes: sets the keys below (explicit ones win)
 recycle_volume = "empty"      # "empty" | "keep" (a Kubernetes PVC)
 # "stable": each slot has a fixed WEFTKIT_PERSIST_INSTANCE_ID (vector-1, ...), as a
 # StatefulSet or per-task env would give. "new": a random id per pod, the
