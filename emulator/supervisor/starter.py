@@ -10,6 +10,7 @@ control_host = "127.0.0.1"
 control_port = 4510           # the control API (wkp-emu status, scale, ...)
 # secret = "..."              # HMAC secret; generated once and kept in state_dir
 # headless = true             # JSON event lines instead of the human view
+backend = "process"           # where engines run: "process" or "docker" (containers, docs/docker.md)
 
 [store]
 # endpoint = "http://127.0.0.1:9000"   # an external S3-compatible store; default: embedded moto

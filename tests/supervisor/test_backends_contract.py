@@ -153,3 +153,22 @@ def test_docker_a_supervisor_killed_with_sigkill_leaves_containers_the_next_up_r
 def volume_name(state_dir: Path, slot: str) -> str:
     from emulator.supervisor.backends.docker import resource_prefix
     return f"{resource_prefix(state_dir.resolve())}-{slot}"
+
+
+def test_without_a_docker_daemon_up_and_image_build_say_so_without_a_traceback(tmp_path):
+    import subprocess
+
+    from tests.support.emulator import FAST
+    from tests.support.processes import REPO, WKP_EMU
+    from tests.support.processes import test_env as child_env
+    env = child_env(DOCKER_HOST=f"unix://{tmp_path}/no-docker.sock")
+    (tmp_path / "wkp-emu.toml").write_text(FAST)
+    up = subprocess.run(WKP_EMU + ["up", "--headless", "--backend", "docker", "--config",
+                                   str(tmp_path / "wkp-emu.toml"), "--state-dir", str(tmp_path / "state")],
+                        cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert up.returncode == 2 and "Traceback" not in up.stderr
+    assert "the docker backend: cannot reach the docker daemon" in up.stderr
+    build = subprocess.run(WKP_EMU + ["image", "build"], cwd=REPO, env=env, capture_output=True, text=True,
+                           timeout=60)
+    assert build.returncode == 1 and "Traceback" not in build.stderr
+    assert "wkp-emu image: cannot reach the docker daemon" in build.stderr

@@ -302,5 +302,10 @@ class DockerBackend:
 
     async def close(self) -> None:
         """After every pod stopped: nothing of this state dir survives `down` but kept volumes."""
+        if self._client is None:
+            return  # the daemon was never reached: nothing of ours can be there
         await asyncio.gather(*(p.kill() for p in list(self._pods)), return_exceptions=True)
-        await asyncio.to_thread(self._remove, volumes=not self.keep_volumes)
+        try:
+            await asyncio.to_thread(self._remove, volumes=not self.keep_volumes)
+        except Exception as exc:  # the daemon went away meanwhile: the next `up` reaps
+            log.error("removing this run's containers failed (the next up removes them): %s", exc)
