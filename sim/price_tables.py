@@ -16,8 +16,6 @@ from .costs import EnginePrices, FunctionPrices, PriceTable, Size, StorePrices, 
 
 PRICES_DIR = Path(__file__).resolve().parent / "prices"
 DEFAULT_PRICES = "aws-us-east-1"
-# The price table that goes with each engine platform profile, when --prices is not given.
-PRICES_FOR_PLATFORM = {"fargate": "aws-us-east-1", "cloud-run": "gcp-us-central1"}
 
 _TABLES = {
     "prices": {"name": str, "provider": str, "region": str, "currency": str, "as_of": str, "note": str},
@@ -63,7 +61,9 @@ def load_prices(name_or_path: str) -> PriceTable:
         text = path.read_text()
     except OSError as exc:
         raise PriceFileError(str(path), "", f"cannot read: {exc.strerror}") from None
-    return parse_prices(text, str(path))
+    # a shipped table is named by its place in the package, so reports carry no machine path
+    shipped_table = path.resolve().parent == PRICES_DIR
+    return parse_prices(text, f"sim/prices/{path.name}" if shipped_table else str(path))
 
 
 def parse_prices(text: str, source: str = "prices.toml") -> PriceTable:

@@ -20,6 +20,10 @@ def add_parser(subparsers) -> None:
                      help="run it simulated (virtual time, no processes; docs/sim.md)")
     run.add_argument("--seed", type=int, metavar="N",
                      help="with --sim: the simulation's seed (default: the scenario's seed)")
+    run.add_argument("--prices", metavar="FILE|NAME", help="with --sim: the price table of the cost "
+                     "section (default aws-us-east-1; shipped: sim/prices/; docs/sim.md, Cost)")
+    run.add_argument("--calibration", metavar="FILE", help="with --sim: the calibration profile "
+                     "(default: the shipped one, sim/calibration/default.toml)")
     run.add_argument("--attach", action="store_true",
                      help="run on the emulator already running (its fleet is left as it ends)")
     run.add_argument("--state-dir", metavar="DIR", help="with --attach: that emulator's state dir")
@@ -96,8 +100,9 @@ def run_scenario(args) -> int:
         return _bad(exc)
     if args.sim:
         return run_simulated(scenario, args)
-    if args.seed is not None:
-        return _bad("--seed goes with --sim (a live run takes its seed from the file)")
+    if args.seed is not None or args.prices or args.calibration:
+        return _bad("--seed, --prices and --calibration go with --sim (a live run has no model to cost or "
+                    "calibrate)")
     if args.state_dir and not args.attach:
         return _bad("--state-dir goes with --attach (a fresh stack gets a temporary state dir)")
     out = Path(args.out or f"scenario-reports/{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -128,13 +133,23 @@ def run_simulated(scenario, args) -> int:
         return _bad("--sim runs on the simulated stack; it does not take --attach or --state-dir")
     seed = scenario.seed if args.seed is None else args.seed
     out = Path(args.out or f"scenario-reports/{scenario.name}-sim-seed{seed}")
-    run = simulate(scenario, seed=seed)
+    from sim.cost_report import CostInputError, add_cost, cost_inputs  # the cost section (docs/sim.md, Cost)
+    try:
+        prices, calibration = cost_inputs(args.prices, args.calibration)
+    except CostInputError as exc:
+        return _bad(exc)
+    run = simulate(scenario, seed=seed, calibration=calibration)
     report = build_report(scenario, run.evidence, runner=f"simulated, seed {seed}", wall_s=0.0)
+    add_cost(report, run.counts, prices)
     files = write_report(report, run.evidence, out, picture=not args.no_picture)
+    if not args.no_picture:
+        from sim.cost_picture import draw_cost
+        files["cost picture"] = draw_cost(report["cost"], out / "cost.png")
     print(summary(report), end="")
     if not args.quiet:
         print(f"\nsimulated in {run.wall_s:.2f}s wall")
-    print(f"report: {files['report']}" + (f"\npicture: {files['picture']}" if "picture" in files else ""))
+    print(f"report: {files['report']}" + (f"\npicture: {files['picture']}" if "picture" in files else "")
+          + (f"\ncost picture: {files['cost picture']}" if "cost picture" in files else ""))
     return 0 if report["passed"] else EXIT_FAILED
 
 

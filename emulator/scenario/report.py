@@ -104,6 +104,9 @@ def summary(report: dict) -> str:
     for r in report["recoveries"]:
         lines.append(f"  recovery: {r['engine']} {r['cause']} at t={r['at_s']}s -> "
                      f"{'never' if r['seconds'] is None else str(r['seconds']) + 's'}")
+    if "cost" in report:  # simulated runs: the cost section (sim/costs.py, docs/sim.md "Cost")
+        from sim.costs import summary_lines
+        lines += ["", *summary_lines(report["cost"])]
     lines += ["", "expectations:"]
     for v in report["expectations"]:
         lines.append(f"  {'PASS' if v['passed'] else 'FAIL'}  {v['description']}: measured "

@@ -36,9 +36,11 @@ def add_parser(scenario_subparsers) -> None:
     where.add_argument("--workers", type=int, metavar="K", help="local processes (default: usable CPUs)")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="a Dask distributed scheduler (tcp://HOST:PORT) whose workers run the sweep")
+    p.add_argument("--connect-timeout", type=float, default=20.0, metavar="SECONDS",
+                   help="with --scheduler: how long to try reaching the scheduler (default 20)")
     p.add_argument("--confidence", type=float, default=0.95, help="of the intervals (default 0.95)")
-    p.add_argument("--prices", metavar="FILE|NAME", help="price table (default: the platform's, else "
-                   "aws-us-east-1; shipped: sim/prices/)")
+    p.add_argument("--prices", metavar="FILE|NAME", help="price table (default aws-us-east-1; shipped: "
+                   "sim/prices/)")
     p.add_argument("--calibration", metavar="FILE", help="calibration profile (default: the shipped one)")
     p.add_argument("--out", metavar="DIR", help="report directory (default scenario-reports/NAME-sweep-TIME)")
     p.add_argument("--no-picture", action="store_true", help="skip whatif.png")
@@ -76,12 +78,11 @@ def plan(args):
                          f"{MAX_RUNS} runs; sweep fewer values")
     for combo in combos:           # every combination checked before anything runs
         build_scenario(text, str(path), combo)
-    if args.prices:
-        from sim.price_tables import load_prices
-        load_prices(args.prices)
-    if args.calibration:
-        from sim.calibration import load_calibration
-        load_calibration(args.calibration)
+    from sim.cost_report import CostInputError, cost_inputs
+    try:
+        cost_inputs(args.prices, args.calibration)
+    except CostInputError as exc:
+        raise SweepError(str(exc)) from None
     tasks = [PointTask(i * args.replications + r, i, r, combo,
                        replication_seed(dict(combo).get("scenario.seed", scenario.seed), r), text,
                        str(path), args.prices, args.calibration)
@@ -90,15 +91,12 @@ def plan(args):
 
 
 def run_sweep(args) -> int:
-    from sim.calibration import CalibrationError
-    from sim.price_tables import PriceFileError
-
     from .loader import ScenarioError
     from .sweep import SweepError
     from .sweep_run import SchedulerUnreachable, run_dask, run_local, usable_cpus
     try:
         scenario, combos, tasks = plan(args)
-    except (SweepError, ScenarioError, PriceFileError, CalibrationError) as exc:
+    except (SweepError, ScenarioError) as exc:
         return _bad(exc)
     workers = args.workers or usable_cpus()
     where = f"the Dask cluster at {args.scheduler}" if args.scheduler else \
@@ -119,7 +117,7 @@ def run_sweep(args) -> int:
     cluster = None
     try:
         if args.scheduler:
-            results, cluster = run_dask(tasks, args.scheduler, progress)
+            results, cluster = run_dask(tasks, args.scheduler, progress, timeout_s=args.connect_timeout)
         else:
             results = run_local(tasks, min(workers, len(tasks)), progress)
     except SchedulerUnreachable as exc:

@@ -29,7 +29,7 @@ class PointTask:
     seed: int
     text: str                          # the scenario file, as read once by the command
     source: str
-    prices: str | None = None          # a shipped price table's name or a file; None: the platform's default
+    prices: str | None = None          # a shipped price table's name or a file; None: aws-us-east-1
     calibration: str | None = None     # a calibration file; None: the shipped profile
 
 
@@ -59,31 +59,21 @@ def replicated(overrides: tuple, seed: int) -> tuple:
     return (*overrides, ("scenario.seed", seed))
 
 
-def default_prices(scenario) -> str:
-    from sim.price_tables import DEFAULT_PRICES, PRICES_FOR_PLATFORM
-    profile = getattr(scenario, "sim", {}).get("platform") if isinstance(getattr(scenario, "sim", None), dict) \
-        else None
-    return PRICES_FOR_PLATFORM.get(profile or "", DEFAULT_PRICES)
-
-
 def run_point(task: PointTask) -> dict:
     """One simulated run; its metrics and report essentials, or its error, as plain data."""
     began = time.perf_counter()
     out = {"index": task.index, "combination": task.combination, "replication": task.replication,
            "seed": task.seed, "overrides": [list(o) for o in task.overrides]}
     try:
-        from sim.calibration import load_calibration
-        from sim.costs import cost_section, usage_from_counts
-        from sim.price_tables import load_prices
+        from sim.cost_report import add_cost, cost_inputs
         from sim.runner import simulate
 
         from .report import build_report
         scenario = build_scenario(task.text, task.source, replicated(task.overrides, task.seed))
-        calibration = load_calibration(task.calibration).model_parameters()
+        prices, calibration = cost_inputs(task.prices, task.calibration)
         run = simulate(scenario, seed=task.seed, calibration=calibration)
-        report = build_report(scenario, run.evidence, runner="sim", wall_s=run.wall_s)
-        report["cost"] = cost_section(usage_from_counts(run.counts),
-                                      load_prices(task.prices or default_prices(scenario)))
+        report = add_cost(build_report(scenario, run.evidence, runner="sim", wall_s=run.wall_s), run.counts,
+                          prices)
         out.update(metrics=metrics_of(report), passed=report["passed"],
                    currency=report["cost"]["prices"]["currency"],
                    failed=[v["description"] for v in report["expectations"] if not v["passed"]])
@@ -132,7 +122,7 @@ def run_dask(tasks: list[PointTask], address: str, progress: Callable[[dict], No
         futures = client.map(run_point, tasks, pure=False, key=[f"wkp-sweep-{t.index}-{id(tasks)}"
                                                                 for t in tasks])
         results, where = [], {}
-        for future in dask_completed(futures):
+        for future in dask_completed(futures, loop=client.loop):
             result = future.result()
             results.append(result)
             progress(result)

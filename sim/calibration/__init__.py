@@ -69,6 +69,9 @@ class Calibration:
                 "store_call_s": store_call_s,
                 "store_bandwidth_bps": MiB / self.persist.per_mib_s if self.persist.per_mib_s else 1e12,
                 "restore_bandwidth_bps": MiB / self.restore.per_mib_s if self.restore.per_mib_s else 1e12,
+                # the runner's pod start delay: process start to its first request (the boot
+                # measured with nothing stored, less that boot's one restore round trip)
+                "engine_start_s": max(0.0, self.engine_boot_s - self.restore.base_s),
                 "engine_boot_s": self.engine_boot_s,
                 "engine_boot_restore_base_s": self.engine_boot_restore.base_s,
                 "engine_boot_restore_per_mib_s": self.engine_boot_restore.per_mib_s}

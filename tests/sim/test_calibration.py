@@ -65,3 +65,8 @@ def test_the_profile_gives_the_model_its_service_times():
     assert p["persist_s"] == pytest.approx(c.persist.base_s - 0.001)
     assert p["store_bandwidth_bps"] == pytest.approx((1 << 20) / c.persist.per_mib_s)
     assert p["engine_boot_s"] == c.engine_boot_s
+
+
+def test_the_engine_start_delay_is_the_empty_boot_less_its_restore_round_trip():
+    c = load_calibration()
+    assert c.model_parameters()["engine_start_s"] == pytest.approx(c.engine_boot_s - c.restore.base_s)

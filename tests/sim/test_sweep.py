@@ -191,7 +191,8 @@ def test_an_unreachable_scheduler_is_exit_3(tmp_path):
     with socket.socket() as s:          # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = sweep(tmp_path, "--scheduler", f"tcp://127.0.0.1:{port}", "--replications", "1", timeout=90)
+    proc = sweep(tmp_path, "--scheduler", f"tcp://127.0.0.1:{port}", "--connect-timeout", "1",
+                 "--replications", "1", timeout=90)
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "no Dask scheduler at" in proc.stderr
 
