@@ -15,4 +15,5 @@ PURE_MODULES = (
     "sim.model.network",
     "sim.model.function",
     "sim.model.engine",
+    "sim.costs",
 )
