@@ -30,6 +30,7 @@ from .model.function import ServiceTimes
 from .model.network import Network, from_table
 from .model.world import SimOptions, World
 
+READY_LAG_S = 0.001       # from the last initial pod serving to time zero
 POLL_S = 0.1              # how often a wait step looks (the live runner polls every 0.2 s)
 WITNESS_BUDGET = 200_000  # witness entries kept by default (see options_for)
 MAX_SAMPLES = 2000        # function counter samples over a long run
@@ -125,6 +126,9 @@ class _Run:
                 pods.append(w.start_pod(Slot(kind, i), wipe=True))
         if pods:
             yield self.env.all_of([p.ready for p in pods])
+        # Time zero is when the runner sees the stack ready, a moment after the last initial
+        # pod serves (as live): boots of the initial fleet are before it, not evidence.
+        yield self.env.timeout(READY_LAG_S)
         self.t0 = self.env.now
         w.sample_function()
         w.sample_members()

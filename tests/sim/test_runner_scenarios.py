@@ -82,7 +82,7 @@ status = 503
 paths = ["/persist"]
 
 [[step]]
-after = "10m"
+after = "20m"
 action = "clear_faults"
 
 [[expect]]
@@ -90,7 +90,7 @@ check = "no_acknowledged_write_lost"
 
 [[expect]]
 check = "data_at_risk"
-max = "30m"
+max = "45m"
 
 [[expect]]
 check = "count"
@@ -110,6 +110,5 @@ def test_days_of_a_small_fleet_at_the_default_schedule():
     c = run.counts
     assert c["pushes"] == pushes and c["store_calls"]["PUT"] >= pushes
     assert c["store_gb_months"] > 0 and c["function_busy_s"] > 0
-    assert set(c["engine_seconds"]) == {"relational", "keyvalue"}
     assert c["engine_seconds"]["keyvalue"] == pytest.approx(6 * 3 * 86400, rel=0.01)
     assert run.options["witness"] == "batches"  # 2 million writes: one witness entry per push
