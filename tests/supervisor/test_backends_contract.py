@@ -172,3 +172,22 @@ def test_without_a_docker_daemon_up_and_image_build_say_so_without_a_traceback(t
                            timeout=60)
     assert build.returncode == 1 and "Traceback" not in build.stderr
     assert "wkp-emu image: cannot reach the docker daemon" in build.stderr
+
+
+def test_docker_exec_runs_the_command_against_containers_and_removes_them(tmp_path, docker_image, monkeypatch):
+    import subprocess
+
+    from tests.support.processes import REPO, WKP_EMU
+    from tests.support.processes import test_env as child_env
+    monkeypatch.setenv("WKP_EMU_ENGINE_IMAGE", docker_image[1])
+    (tmp_path / "wkp-emu.toml").write_text(MANUAL)
+    state = tmp_path / "state"
+    probe = ("import json, os, sys, urllib.request as r; "
+             "c = os.environ['WKP_EMU_CONTROL']; e = json.load(r.urlopen(c + '/v1/engines/relational-1')); "
+             "s = json.load(r.urlopen('http://127.0.0.1:%d/status' % e['port'])); "
+             "sys.exit(0 if e['volume'].endswith('-relational-1') and s['mode'] == 'serverless' else 7)")
+    done = subprocess.run(WKP_EMU + ["exec", "--backend", "docker", "--config", str(tmp_path / "wkp-emu.toml"),
+                                     "--state-dir", str(state), "--", "python3", "-c", probe],
+                          cwd=REPO, env=child_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert containers(state) == [] and volumes(state) == []

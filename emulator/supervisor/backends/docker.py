@@ -81,7 +81,10 @@ class DockerPod:
         def set_it():
             if not future.done():
                 future.set_result(value)
-        self._loop.call_soon_threadsafe(set_it)
+        try:
+            self._loop.call_soon_threadsafe(set_it)
+        except RuntimeError:  # the supervisor's loop is gone (it exited): nobody waits any more
+            pass
 
     def _follow(self) -> None:
         """Copy the container's output to the log (the first stdout line is the ready line),
