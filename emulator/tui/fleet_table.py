@@ -91,7 +91,7 @@ class FleetTable(ScrollView, can_focus=True):
         self.model = None
         self.now = 0.0
         self._made: dict[str, tuple] = {}    # name -> (its cache key, still cells, cell widths)
-        self._lines: dict[str, tuple] = {}   # name -> (cache key, push age, segments, length)
+        self._lines: dict[str, tuple] = {}   # name -> (cache key, push age, (x, width), strip)
         self._seen: tuple = (None, frozenset())  # (model generation, marks) the cells were made for
         self._header_for: list[int] | None = None
 
@@ -173,13 +173,15 @@ class FleetTable(ScrollView, can_focus=True):
         name = self.order[index]
         key, cells, _ = self._cells(self.model, name, name in self._seen[1])
         age = push_age(self.model.rows[name].get("last_push"), self.now)
+        x = self.scroll_offset.x
         made = self._lines.get(name)
-        if made is None or made[0] != key or made[1] != age:
+        if made is None or made[0] != key or made[1] != age or made[2] != (x, width):
             if len(self._lines) > 4 * max(self.size.height, 50):  # keep about the lines on screen
                 self._lines.clear()
             segments = line_segments(with_age(cells, age), self.widths)
-            made = self._lines[name] = (key, age, segments, sum(s.cell_length for s in segments))
-        strip = Strip(made[2], made[3]).crop_extend(self.scroll_offset.x, self.scroll_offset.x + width, None)
+            strip = Strip(segments, sum(s.cell_length for s in segments)).crop_extend(x, x + width, None)
+            made = self._lines[name] = (key, age, (x, width), strip)
+        strip = made[3]  # the same strip object again: Textual's caches of it hit
         return strip.apply_style(CURSOR) if index == self.cursor and self.has_focus else strip
 
     def _place(self, index: int) -> None:

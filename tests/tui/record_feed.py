@@ -1,11 +1,13 @@
 """Regenerates tests/tui/feed.json, the recorded feed the snapshot tests render:
 a real `up` (discovery on, a workload, a recycle, a fault), recorded through the
-control API. Run by hand: .venv/bin/python -m tests.tui.record_feed
+control API, and docs/tui-fleet.svg, the fleet view over it. Run by hand:
+.venv/bin/python -m tests.tui.record_feed [--screenshot-only]
 (then `./run-tests tests/tui --snapshot-update` and look at the new pictures)."""
 from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,6 +23,7 @@ rate = 5
 rate = 2
 """
 FEED = Path(__file__).with_name("feed.json")
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "tui-fleet.svg"
 
 
 async def _record(control: str) -> dict:
@@ -31,7 +34,26 @@ async def _record(control: str) -> dict:
         await source.close()
 
 
+async def _screenshot() -> None:
+    """The fleet view over the recorded feed, as the docs and the README show it."""
+    from emulator.tui.app import FleetApp
+    from emulator.tui.recording import load
+    from emulator.tui.source import RecordedSource
+    from tests.tui.conftest import loaded
+    rec = load(FEED)
+    app = FleetApp(RecordedSource(rec), clock=lambda: rec["now"], live=False)
+    async with app.run_test(size=(150, 20)) as pilot:
+        await loaded(pilot)
+        await pilot.press("down")
+        await pilot.pause()
+        app.save_screenshot(SCREENSHOT.name, str(SCREENSHOT.parent))
+    print(f"wrote {SCREENSHOT.name}")
+
+
 def main() -> None:
+    if "--screenshot-only" in sys.argv:
+        asyncio.run(_screenshot())
+        return
     tmp = Path(tempfile.mkdtemp())
     emu = start_emulator(tmp, CONFIG)
     try:
@@ -44,6 +66,7 @@ def main() -> None:
         emu.stop()
     FEED.write_text(json.dumps(anonymized(rec, str(emu.state_dir.resolve())), indent=1, sort_keys=True))
     print(f"wrote {FEED.name}: {len(rec['events'])} events")
+    asyncio.run(_screenshot())
 
 
 if __name__ == "__main__":
