@@ -33,23 +33,23 @@ from dataclasses import dataclass, field
 
 import simpy
 
+from emulator.discovery.config import DiscoveryConfig
 from emulator.membership import Meta, NotHostedHere, Status, SwimParams
 
 from .swim_cluster import FAST, Cluster
 from .swim_theory import expected_detection
 
-HEARTBEAT_INTERVAL_S = 1.0  # docs/discovery.md: heartbeat_interval_ms default
+HEARTBEAT_INTERVAL_S = DiscoveryConfig.heartbeat_interval_ms / 1000  # what engines are told
 
 
-def params_from(gossip_interval_ms: int = 500, suspicion_timeout_ms: int = 5000, *,
-                heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S,
-                missed_heartbeats: int = 3) -> SwimParams:
-    """SwimParams the way the live discovery node builds them from its config
-    (probe timeout 40 % of the period; heartbeat timeout = missed x interval)."""
-    period = gossip_interval_ms / 1000.0
-    return SwimParams(period=period, probe_timeout=0.4 * period,
-                      suspicion_timeout=suspicion_timeout_ms / 1000.0,
-                      heartbeat_timeout=missed_heartbeats * heartbeat_interval_s)
+def params_from(gossip_interval_ms: int = 500, suspicion_timeout_ms: int = 5000,
+                **discovery_keys) -> SwimParams:
+    """SwimParams exactly as a live discovery node builds them from its `[discovery]`
+    config (emulator.discovery.config: probe timeout 40 % of the period, heartbeat
+    timeout = missed_heartbeats x heartbeat_interval_ms, ...)."""
+    return DiscoveryConfig(gossip_interval_ms=gossip_interval_ms,
+                           suspicion_timeout_ms=suspicion_timeout_ms,
+                           **discovery_keys).swim_params()
 
 
 @dataclass
@@ -71,7 +71,8 @@ class SimDiscovery:
 
     def __init__(self, env: simpy.Environment, params: SwimParams = FAST, *, nodes: int = 1,
                  seed: int = 0, latency: float = 0.001, loss: float = 0.0,
-                 heartbeat_interval: float = HEARTBEAT_INTERVAL_S, encode: bool = False):
+                 heartbeat_interval: float = HEARTBEAT_INTERVAL_S, encode: bool = False,
+                 on_sample=None):
         if nodes < 1:
             raise ValueError(f"discovery needs at least one node, got {nodes}")
         if not 0.0 <= loss < 1.0:
@@ -88,13 +89,20 @@ class SimDiscovery:
         self._next_host = 0
         self.observer = self.hosts[0]
         self.member_samples: list[tuple[float, dict[str, str]]] = []
+        self.on_sample = on_sample  # called with (time, view) for each new or updated sample
         self._seen = 0
         self._wake = env.event()
+        self._driving = True
         env.process(self._drive())
 
     # ---- the SimPy side ------------------------------------------------------
 
     def _drive(self):
+        """Sleep until the cluster's next event (or a wake-up), run it, repeat.
+
+        SWIM always has a timer armed, so this process alone would keep the
+        environment running for ever; it returns as soon as nothing else is
+        scheduled (the rest of the world is done: nothing can call in again)."""
         env, cluster = self.env, self.cluster
         while True:
             at = cluster.next_event_time()
@@ -106,6 +114,9 @@ class SimDiscovery:
                 self._wake = env.event()
             cluster.run_until(env.now)
             self._sample()
+            if math.isinf(env.peek()):
+                self._driving = False
+                return
 
     def _sync(self) -> None:
         """Bring the cluster to env.now before an outside action changes it."""
@@ -114,7 +125,10 @@ class SimDiscovery:
 
     def _poke(self) -> None:
         self._sample()
-        if not self._wake.triggered:
+        if not self._driving:
+            self._driving = True
+            self.env.process(self._drive())
+        elif not self._wake.triggered:
             self._wake.succeed()
 
     def _sample(self) -> None:
@@ -122,13 +136,18 @@ class SimDiscovery:
         changes = self.cluster.changes
         if self._seen == len(changes):
             return
+        changed = False
         for at, observer, _ in changes[self._seen:]:
-            if observer == self.observer and (not self.member_samples
-                                              or self.member_samples[-1][0] != at):
-                self.member_samples.append((at, self.view()))
-            elif observer == self.observer:
-                self.member_samples[-1] = (at, self.view())
+            if observer != self.observer:
+                continue
+            at = round(at, 6)
+            if self.member_samples and self.member_samples[-1][0] == at:
+                self.member_samples.pop()  # several changes at one instant: one sample
+            self.member_samples.append((at, self.view()))
+            changed = True
         self._seen = len(changes)
+        if changed and self.on_sample is not None:
+            self.on_sample(*self.member_samples[-1])
 
     # ---- heartbeats, credited lazily ---------------------------------------
 

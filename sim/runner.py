@@ -29,6 +29,7 @@ from emulator.supervisor.policy import wipes_volume
 from .model.function import ServiceTimes
 from .model.network import Network, from_table
 from .model.world import SimOptions, World
+from .platform_world import platform_world  # the platform, spot, autoscaling, SWIM discovery
 
 READY_LAG_S = 0.001       # from the last initial pod serving to time zero
 POLL_S = 0.1              # how often a wait step looks (the live runner polls every 0.2 s)
@@ -94,7 +95,7 @@ def simulate(scenario: Scenario, *, seed: int | None = None, calibration: dict |
     begun = time.perf_counter()
     seed = scenario.seed if seed is None else seed
     options = options_for(scenario, calibration)
-    world = World(scenario.config, seed=seed, options=options)
+    world = platform_world(scenario, seed=seed, options=options)
     run = _Run(world, scenario)
     world.env.process(run.main())
     world.env.run()
@@ -130,6 +131,7 @@ class _Run:
         # pod serves (as live): boots of the initial fleet are before it, not evidence.
         yield self.env.timeout(READY_LAG_S)
         self.t0 = self.env.now
+        w.begin(self)  # spot schedule and autoscalers start at time zero
         w.sample_function()
         w.sample_members()
         self.env.process(self._sampler())
