@@ -1,6 +1,7 @@
-"""The installed `wkp-emu up` in a real pseudo-terminal (tmux): it opens the fleet
+"""The installed command in a real pseudo-terminal (tmux): `wkp-emu up` opens the fleet
 view, a recycle key press shows the recycle, and quitting (q, then y) stops the
-emulator and leaves no process and no port behind."""
+emulator and leaves no process and no port behind; `wkp-emu tui` attaches to a
+running emulator and quitting it leaves the emulator running."""
 from __future__ import annotations
 
 import json
@@ -88,3 +89,34 @@ def test_up_opens_the_view_recycles_on_a_key_and_quits_clean(tmp_path):
         assert not (state / "emulator.json").exists()
     finally:
         pane.tmux("kill-server")
+
+
+def test_tui_attaches_to_a_running_emulator_and_quitting_leaves_it_running(tmp_path):
+    """`wkp-emu tui --state-dir DIR` in a real terminal, over a headless `up`: it shows
+    the fleet, the filter and the detail work on real keys, and `q` quits the view
+    only (no question), the emulator still answering."""
+    from tests.support.emulator import start_emulator
+    emu = start_emulator(tmp_path, FAST)
+    pane = Pane(f"wkp-tui-attach-{tmp_path.name}")
+    env = " ".join(f"{k}={v!r}" for k, v in env_for_children().items() if k in ("PATH", "PYTHONPATH", "HOME"))
+    command = f"cd {REPO} && env -u COLUMNS -u LINES {env} TERM=xterm-256color {INSTALLED} tui " \
+              f"--state-dir {emu.state_dir}; echo TUI-EXITED $?; sleep 300"
+    try:
+        pane.tmux("new-session", "-d", "-s", "wkp", "-x", "160", "-y", "40", command)
+        pane.tmux("resize-window", "-t", "wkp", "-x", "160", "-y", "40")
+        pane.wait_for("vector-2      vector      running")
+        pane.tmux("send-keys", "-t", "wkp", "/", "vector-2")  # typed at once, as a paste would come
+        pane.wait_for("/vector-2▏  1 of ")
+        pane.tmux("send-keys", "-t", "wkp", "Enter")
+        pane.wait_for("filter 'vector-2'")
+        pane.tmux("send-keys", "-t", "wkp", "Enter")  # the detail of the one row shown
+        pane.wait_for("push latency")
+        pane.tmux("send-keys", "-t", "wkp", "Escape")
+        pane.wait_for("filter 'vector-2'")
+        pane.tmux("send-keys", "-t", "wkp", "q")
+        assert "TUI-EXITED 0" in pane.wait_for("TUI-EXITED", timeout=30)
+        assert emu.popen.poll() is None
+        assert {e["name"] for e in emu.control.get("/v1/fleet")["engines"]} >= {"vector-2"}
+    finally:
+        pane.tmux("kill-server")
+        assert emu.stop() == 0
