@@ -15,5 +15,6 @@ PURE_MODULES = (
     "sim.model.network",
     "sim.model.function",
     "sim.model.engine",
+    "sim.model.harness",
     "sim.costs",
 )
