@@ -51,11 +51,10 @@ async def _decide(store, chains, state, h, key) -> cr.Store | cr.Duplicate | cr.
     """Carry out the chain rules' reads until they decide (chain_rules.decide)."""
     warm = state.loaded  # known from earlier requests, not listed just now
     await chains.load(store, state)
-    decision = cr.decide(h, key, state.head, state.last, relisted=False)
-    if isinstance(decision, cr.Store) and warm and not chains.warm_head_trusted():
-        # Another instance of this function may have moved the head since this one
-        # last looked (instances.py): confirm against the store before storing.
-        decision = cr.Relist("the warm head may be stale: more than one instance has run")
+    # Once more than one instance has run, another may have moved the head since
+    # this one last looked (instances.py): the rules then confirm before storing.
+    trusted = not warm or chains.warm_head_trusted()
+    decision = cr.decide(h, key, state.head, state.last, relisted=False, head_trusted=trusted)
     if isinstance(decision, cr.Relist):
         await chains.load(store, state, refresh=True)
         decision = cr.decide(h, key, state.head, state.last, relisted=True)

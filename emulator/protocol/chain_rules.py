@@ -4,11 +4,12 @@ A driver (the aiohttp function, the simulator's function) holds each
 instance's warm state (warm_chain.InstanceState) and its store; these rules
 say what to do next, and the driver does the reads and writes they ask for:
 
-    decide(push, key, head, last, relisted=False)
+    decide(push, key, head, last, relisted=False, head_trusted=...)
         Store()           store the body at `key`
         Duplicate(first)  a retry of a stored push: answer `first` again, store nothing
-        Relist()          the warm cache refused: list the instance again, then
-                          decide(..., relisted=True) (a cache may lag behind another writer)
+        Relist(reason)    the warm cache refused, or accepted on a head it cannot
+                          trust: list the instance again, then decide(..., relisted=True)
+                          (a cache may lag behind another writer)
         LookUp(reason)    a fresh listing refused too: read the metadata of the
                           object at `key` (a retry of a push older than the head?),
                           then after_lookup(push, found, reason)
@@ -150,15 +151,24 @@ def existing_at(last: Stored | None, key: str) -> Stored | None:
     return last if last is not None and last.key == key else None
 
 
+STALE_HEAD = "the warm head may be stale: more than one function instance has run"
+
+
 def decide(push: PushFacts, key: str, head: Cursor | None, last: Stored | None, *,
-           relisted: bool) -> Store | Duplicate | Relist | LookUp:
+           relisted: bool, head_trusted: bool = True) -> Store | Duplicate | Relist | LookUp:
     """The first step of a persist against the instance's warm state (head, last
     stored push). A refusal is never final from a cache: it is re-checked against
-    a fresh listing, then against the object at the key, before a 409 is sent."""
+    a fresh listing, then against the object at the key, before a 409 is sent.
+
+    `head_trusted` False says the head came from a cache another writer may have
+    overtaken: once a second instance of the function has run, another instance
+    may have stored a push since this one last listed (seed 002), and storing on
+    a stale head would fork the chain. Then an acceptance is confirmed against a
+    fresh listing too. A head listed for this very request is always trusted."""
     existing = existing_at(last, key)
     verdict = judge(push, key, head, existing)
     if verdict is ChainAction.STORE:
-        return Store()
+        return Store() if relisted or head_trusted else Relist(STALE_HEAD)
     if verdict is ChainAction.DUPLICATE:
         return Duplicate(existing)
     return LookUp(verdict) if relisted else Relist(verdict)

@@ -124,10 +124,12 @@ class ListedStore:
         self.objects: dict[str, tuple] = {}   # key -> (StoredObject, metadata)
         self.lists = self.heads = 0
 
-    def persist(self, state: InstanceState, push: Push, now: int):
-        if not state.loaded:
+    def persist(self, state: InstanceState, push: Push, now: int, *, trusted: bool = True):
+        warm = state.loaded
+        if not warm:
             self.relist(state)
-        decision = cr.decide(push, push.key, state.head, state.last, relisted=False)
+        decision = cr.decide(push, push.key, state.head, state.last, relisted=False,
+                             head_trusted=trusted or not warm)
         if isinstance(decision, cr.Relist):
             self.relist(state)
             decision = cr.decide(push, push.key, state.head, state.last, relisted=True)
@@ -167,6 +169,34 @@ def test_the_procedure_over_a_bucket_answers_an_old_retry_and_fences_a_stale_wri
     cold = InstanceState(state.prefix)
     assert bucket.persist(cold, delta(C(0, 12), C(0, 20)), 11) == cr.Store()
     assert cold.head == C(0, 20) and bucket.lists == 4
+
+
+def test_an_untrusted_warm_head_is_confirmed_before_storing():
+    push = delta(C(0, 5), C(0, 9))
+    got = cr.decide(push, push.key, C(0, 5), None, relisted=False, head_trusted=False)
+    assert got == cr.Relist(cr.STALE_HEAD)
+    assert cr.decide(push, push.key, C(0, 5), None, relisted=True, head_trusted=False) == cr.Store()
+    first = stored(push)   # a retry of the last push needs no confirmation: it stores nothing
+    assert cr.decide(push, push.key, C(0, 9), first, relisted=False,
+                     head_trusted=False) == cr.Duplicate(first)
+
+
+def test_two_function_instances_do_not_fork_a_chain_when_heads_are_confirmed():
+    """Instance A stored f and d1; instance B (its own warm state) stored d2 on top. An
+    engine that retries from d1's head on A must get 409, not a fork beside d2."""
+    f, d1 = full(C(0, 5)), delta(C(0, 5), C(0, 9), checksum="1" * 64)
+    d2 = delta(C(0, 9), C(0, 12), checksum="2" * 64)
+    stale = delta(C(0, 9), C(0, 11), checksum="3" * 64)   # the engine re-cut after a lost answer
+    for trusted, forks in ((True, True), (False, False)):
+        bucket = ListedStore()
+        prefix = layout.instance_prefix("default", "relational", "i-1")
+        a, b = InstanceState(prefix), InstanceState(prefix)
+        assert bucket.persist(a, f, 1) == cr.Store() and bucket.persist(a, d1, 2) == cr.Store()
+        assert bucket.persist(b, d2, 3) == cr.Store()           # B listed: its head was d1's
+        got = bucket.persist(a, stale, 4, trusted=trusted)      # A's warm head is still d1's
+        assert isinstance(got, cr.Store) is forks
+        if not forks:
+            assert isinstance(got, cr.Refuse) and "cursor gap" in got.reason
 
 
 # ---------------------------------------------------------------- warm digest
