@@ -23,25 +23,27 @@ daemon_answers() { docker info >>"$log" 2>&1; }
 
 missing=()
 command -v docker >/dev/null || missing+=(docker.io)
-command -v dockerd >/dev/null || missing+=(docker.io)
+command -v dockerd >/dev/null || [ -x /usr/sbin/dockerd ] || missing+=(docker.io)
 command -v docker-compose >/dev/null || missing+=(docker-compose)
 command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
+note=""
 if [ ${#missing[@]} -gt 0 ]; then
-    pkgs="$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')"
+    pkgs="$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ' | sed 's/ $//')"
     echo "# apt-get install $pkgs" >>"$log"
     if ! command -v apt-get >/dev/null; then
-        say "unavailable: $pkgs missing and no apt-get to install them (docker tests will skip; log $log)"
-        exit 0
-    fi
-    if ! { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
-           as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $pkgs; } >>"$log" 2>&1; then
-        say "unavailable: installing $pkgs failed (docker tests will skip; log $log)"
-        exit 0
+        note="$pkgs missing and no apt-get to install them"
+    elif ! { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+             as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $pkgs; } >>"$log" 2>&1; then
+        note="installing $pkgs failed"
     fi
 fi
 
 if daemon_answers; then
-    say "ready ($(docker version --format '{{.Server.Version}}' 2>/dev/null || echo dockerd))"
+    say "ready ($(docker version --format '{{.Server.Version}}' 2>/dev/null || echo dockerd))${note:+; $note (log $log)}"
+    exit 0
+fi
+if [ -n "$note" ] && ! command -v docker >/dev/null; then
+    say "unavailable: $note (docker tests will skip; log $log)"
     exit 0
 fi
 if [ -n "${DOCKER_HOST:-}" ]; then
