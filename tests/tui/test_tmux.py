@@ -31,17 +31,17 @@ class Pane:
         return subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args], capture_output=True, text=True,
                               timeout=30).stdout
 
-    def text(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "wkp")
+    def text(self, target: str = "wkp") -> str:
+        return self.tmux("capture-pane", "-p", "-t", target)
 
-    def wait_for(self, needle: str, timeout: float = 90) -> str:
+    def wait_for(self, needle: str, timeout: float = 90, target: str = "wkp") -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            text = self.text()
+            text = self.text(target)
             if needle in text:
                 return text
             time.sleep(0.2)
-        raise AssertionError(f"{needle!r} never showed; the pane:\n{self.text()}")
+        raise AssertionError(f"{needle!r} never showed; the pane:\n{self.text(target)}")
 
 
 def port_free(port: int) -> bool:
@@ -55,7 +55,7 @@ def port_free(port: int) -> bool:
     return True
 
 
-def test_up_opens_the_view_recycles_on_a_key_and_quits_clean(tmp_path):
+def test_up_opens_the_view_recycles_on_a_key_and_quits_clean_and_tui_attaches_beside_it(tmp_path):
     config, state = tmp_path / "wkp-emu.toml", tmp_path / "state"
     config.write_text(FAST)
     pane = Pane(f"wkp-tui-{tmp_path.name}")
@@ -73,6 +73,7 @@ def test_up_opens_the_view_recycles_on_a_key_and_quits_clean(tmp_path):
         pids = [info["pid"], *info["children"]]
         ports = [int(info["control"].rsplit(":", 1)[1]), int(info["function"].rsplit(":", 1)[1])]
         ports += [e["port"] for e in control.get("/v1/fleet")["engines"]]
+        attach_and_quit(pane, state, env)  # the emulator keeps running: the steps below use it
         pane.tmux("send-keys", "-t", "wkp", "/")  # filter down to the row the key acts on
         pane.wait_for("filter by name")
         pane.tmux("send-keys", "-t", "wkp", "filestore-1", "Enter")
@@ -91,32 +92,23 @@ def test_up_opens_the_view_recycles_on_a_key_and_quits_clean(tmp_path):
         pane.tmux("kill-server")
 
 
-def test_tui_attaches_to_a_running_emulator_and_quitting_leaves_it_running(tmp_path):
-    """`wkp-emu tui --state-dir DIR` in a real terminal, over a headless `up`: it shows
-    the fleet, the filter and the detail work on real keys, and `q` quits the view
-    only (no question), the emulator still answering."""
-    from tests.support.emulator import start_emulator
-    emu = start_emulator(tmp_path, FAST)
-    pane = Pane(f"wkp-tui-attach-{tmp_path.name}")
-    env = " ".join(f"{k}={v!r}" for k, v in env_for_children().items() if k in ("PATH", "PYTHONPATH", "HOME"))
+
+def attach_and_quit(pane: Pane, state: Path, env: str) -> None:
+    """`wkp-emu tui --state-dir DIR` beside the view `up` opened, on the same emulator:
+    it shows the fleet, a filter typed at once and the detail work on real keys, and
+    `q` quits this view only, with no question."""
     command = f"cd {REPO} && env -u COLUMNS -u LINES {env} TERM=xterm-256color {INSTALLED} tui " \
-              f"--state-dir {emu.state_dir}; echo TUI-EXITED $?; sleep 300"
-    try:
-        pane.tmux("new-session", "-d", "-s", "wkp", "-x", "160", "-y", "40", command)
-        pane.tmux("resize-window", "-t", "wkp", "-x", "160", "-y", "40")
-        pane.wait_for("vector-2      vector      running")
-        pane.tmux("send-keys", "-t", "wkp", "/", "vector-2")  # typed at once, as a paste would come
-        pane.wait_for("/vector-2▏  1 of ")
-        pane.tmux("send-keys", "-t", "wkp", "Enter")
-        pane.wait_for("filter 'vector-2'")
-        pane.tmux("send-keys", "-t", "wkp", "Enter")  # the detail of the one row shown
-        pane.wait_for("push latency")
-        pane.tmux("send-keys", "-t", "wkp", "Escape")
-        pane.wait_for("filter 'vector-2'")
-        pane.tmux("send-keys", "-t", "wkp", "q")
-        assert "TUI-EXITED 0" in pane.wait_for("TUI-EXITED", timeout=30)
-        assert emu.popen.poll() is None
-        assert {e["name"] for e in emu.control.get("/v1/fleet")["engines"]} >= {"vector-2"}
-    finally:
-        pane.tmux("kill-server")
-        assert emu.stop() == 0
+              f"--state-dir {state}; echo TUI-EXITED $?; sleep 300"
+    pane.tmux("new-session", "-d", "-s", "att", "-x", "160", "-y", "40", command)
+    pane.tmux("resize-window", "-t", "att", "-x", "160", "-y", "40")
+    pane.wait_for("vector-2      vector      running", target="att")
+    pane.tmux("send-keys", "-t", "att", "/", "vector-2")  # typed at once, as a paste would come
+    pane.wait_for("/vector-2▏  1 of ", target="att")
+    pane.tmux("send-keys", "-t", "att", "Enter")
+    pane.wait_for("filter 'vector-2'", target="att")
+    pane.tmux("send-keys", "-t", "att", "Enter")  # the detail of the one row shown
+    pane.wait_for("push latency", target="att")
+    pane.tmux("send-keys", "-t", "att", "Escape")
+    pane.wait_for("filter 'vector-2'", target="att")
+    pane.tmux("send-keys", "-t", "att", "q")
+    assert "TUI-EXITED 0" in pane.wait_for("TUI-EXITED", timeout=30, target="att")
