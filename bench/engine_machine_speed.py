@@ -106,9 +106,9 @@ def schedule_cost(events: list) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=20_000, help="acknowledged pushes per repeat")
+    ap.add_argument("--rounds", type=int, default=10_000, help="acknowledged pushes per repeat")
     ap.add_argument("--writes", type=int, default=3, help="aggregated writes between deadlines")
-    ap.add_argument("--repeat", type=int, default=5, help="alternating repeats; medians are printed")
+    ap.add_argument("--repeat", type=int, default=3, help="alternating repeats; medians are printed")
     args = ap.parse_args()
     machine_rates, floor_rates, ratios, schedule_ratios = [], [], [], []
     for _ in range(args.repeat):
