@@ -8,6 +8,7 @@ docker cannot run, the tests skip and say why.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import shutil
@@ -24,7 +25,9 @@ import pytest
 
 from emulator.cli import main
 
-pytestmark = pytest.mark.slow
+# The first use on a machine may build the engine image (minutes: a Debian root filesystem,
+# the dependencies); the round trips themselves take a minute or two on a loaded machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 SERVING_PHASES_NOT = ("booting", "restoring", "restore_wait", "exited")
 PROJECT_LABEL = "com.docker.compose.project"
 
@@ -72,12 +75,22 @@ class Project:
 
     def __init__(self, directory: Path, name: str):
         self.dir, self.name = directory, name
+        self.mounted: set[str] = set()  # every volume its containers used, anonymous ones included
 
     def compose(self, *args: str, timeout: float = 180) -> str:
-        out = subprocess.run(["docker-compose", "-p", self.name, *args], cwd=self.dir, capture_output=True,
-                             text=True, timeout=timeout)
+        try:
+            out = subprocess.run(["docker-compose", "-p", self.name, *args], cwd=self.dir, capture_output=True,
+                                 text=True, timeout=timeout)
+        finally:
+            self._note_mounts()
         assert out.returncode == 0, f"docker-compose {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}"
         return out.stdout
+
+    def _note_mounts(self) -> None:
+        import docker
+        flt = {"label": f"{PROJECT_LABEL}={self.name}"}
+        for container in docker.from_env().containers.list(all=True, filters=flt):
+            self.mounted.update(m["Name"] for m in container.attrs["Mounts"] if m["Type"] == "volume")
 
     def logs(self) -> str:
         out = subprocess.run(["docker-compose", "-p", self.name, "logs", "--no-color", "--tail", "30"],
@@ -90,19 +103,31 @@ class Project:
         import docker
         client = docker.from_env()
         flt = {"label": f"{PROJECT_LABEL}={self.name}"}
+        self._note_mounts()
         for container in client.containers.list(all=True, filters=flt):
             container.remove(force=True, v=True)
+        for name in self.mounted:
+            with contextlib.suppress(docker.errors.NotFound):
+                client.volumes.get(name).remove(force=True)
         for volume in client.volumes.list(filters=flt):
             volume.remove(force=True)
         for network in client.networks.list(filters=flt):
             network.remove()
 
+    def health(self) -> dict[str, str]:
+        """Each container's health as docker reports it (healthy, starting, unhealthy)."""
+        import docker
+        flt = {"label": f"{PROJECT_LABEL}={self.name}"}
+        return {c.labels["com.docker.compose.service"]: c.attrs["State"].get("Health", {}).get("Status", "none")
+                for c in docker.from_env().containers.list(filters=flt)}
+
     def leftovers(self) -> list[str]:
         import docker
         client = docker.from_env()
         flt = {"label": f"{PROJECT_LABEL}={self.name}"}
+        volumes = {v.name for v in client.volumes.list()}
         return ([c.name for c in client.containers.list(all=True, filters=flt)]
-                + [v.name for v in client.volumes.list(filters=flt)]
+                + sorted(volumes & self.mounted) + [v.name for v in client.volumes.list(filters=flt)]
                 + [n.name for n in client.networks.list(filters=flt)])
 
 
@@ -225,6 +250,15 @@ def test_serverless_state_survives_down_with_volumes(round_trips):
         assert json.loads(_get(port, "/digest")[1]) == before[name]
     assert all(_record(ports["relational-1"], k) == v for k, v in ROWS.items())
     assert all(_record(ports["vector-1"], k) == v for k, v in VECTORS.items())
+    # every healthcheck in the file works: store (loaded), function (accepting), engines (serving)
+    deadline, health = time.monotonic() + 60, {}
+    while time.monotonic() < deadline:
+        health = project.health()
+        if health and set(health.values()) == {"healthy"}:
+            break
+        time.sleep(0.5)
+    assert health == {"store": "healthy", "function": "healthy", "relational-1": "healthy",
+                      "vector-1": "healthy"}
     # the store kept the pushes in its directory beside the file, outside the volumes down -v removed
     kept = project.dir / "wkp-emu-store" / "store" / "weftkit" / "default"
     assert (kept / "relational" / "relational-1").is_dir() and (kept / "vector" / "vector-1").is_dir()
