@@ -59,13 +59,15 @@ class MemoryStore:
         self.calls: Counter = Counter()  # operation -> calls (PUT, GET, LIST, HEAD, DELETE)
         self.bytes_stored = 0
         self.retired = 0  # objects dropped from memory that still count as stored (retire)
+        self._serial = 0
 
     # ---- synchronous core -------------------------------------------------------
     def _info(self, key: str, entry: _Entry, metadata: bool = True) -> ObjectInfo:
         return ObjectInfo(key, entry.size, entry.etag, entry.last_modified,
                           dict(entry.metadata) if metadata else {})
 
-    def _store(self, key: str, entry: _Entry, if_absent: bool) -> ObjectInfo:
+    def _store(self, key: str, entry: _Entry, if_absent: bool, directory: str | None = None,
+               info: bool = True) -> ObjectInfo | None:
         if not isinstance(key, str) or not key:
             raise ValueError("an object key is a non-empty string")
         self.calls["PUT"] += 1
@@ -75,9 +77,9 @@ class MemoryStore:
         if old is not None:
             self.bytes_stored -= old.size
         self._objects[key] = entry
-        self._dirs.setdefault(_directory(key), set()).add(key)
+        self._dirs.setdefault(directory if directory is not None else _directory(key), set()).add(key)
         self.bytes_stored += entry.size
-        return self._info(key, entry)
+        return self._info(key, entry) if info else None
 
     def put_now(self, key: str, data: bytes, metadata: Mapping[str, str] | None = None,
                 *, if_absent: bool = False) -> ObjectInfo:
@@ -87,12 +89,15 @@ class MemoryStore:
         return self._store(key, entry, if_absent)
 
     def put_virtual(self, key: str, size: int, metadata: Mapping[str, str] | None = None,
-                    *, etag: str | None = None) -> ObjectInfo:
-        """An object of `size` bytes that are not kept (see the module's docstring)."""
+                    *, etag: str | None = None, directory: str | None = None) -> None:
+        """An object of `size` bytes that are not kept (see the module's docstring).
+        `directory` (the key up to its last "/") saves working it out; the ETag, unless
+        given, is a serial number (there are no bytes to hash)."""
         if size < 0:
             raise ValueError("size must be >= 0")
-        tag = etag or hashlib.md5(f"{key}:{size}".encode()).hexdigest()
-        return self._store(key, _Entry(None, size, tag, self._clock(), dict(metadata or {})), False)
+        self._serial += 1
+        tag = etag or f"v{self._serial:x}"
+        self._store(key, _Entry(None, size, tag, self._clock(), metadata or {}), False, directory, False)
 
     def list_now(self, prefix: str) -> list[ObjectInfo]:
         self.calls["LIST"] += 1

@@ -316,7 +316,8 @@ class SimFunction:
         stored_at = int(self.now)
         status = 200
         self.store.put_virtual(key, length, {"wkp-checksum": head.checksum,
-                                             "wkp-stored-at": str(stored_at), "wkp-status": str(status)})
+                                             "wkp-stored-at": str(stored_at), "wkp-status": str(status)},
+                               directory=_directory_of(key, part, head.kind, prefix))
         warm = self._warm[prefix]
         obj = layout.StoredObject(key, instance_id, head.kind, head.cursor_from, head.cursor_to,
                                   encoding, part, length, "", float(stored_at))
@@ -435,3 +436,8 @@ def _stamp(event, delay: float, token: int, now: float) -> tuple[object, float]:
         return Restored(token, at, event.cursor, event.lsn, event.lineage, event.deltas, event.records,
                         event.size), delay
     return NetworkError(token, at, event.reason), delay
+
+
+def _directory_of(key: str, part, kind: str, prefix: str) -> str:
+    """The directory of a snapshot key (layout: PREFIX + full/ or delta/ + name)."""
+    return f"{prefix}{kind}/"

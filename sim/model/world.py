@@ -77,8 +77,13 @@ class World:
                        "instance_concurrency": config.instance_concurrency,
                        "keep_alive_s": config.keep_alive_s, "cold_start_ms": config.cold_start_ms},
             timeout_s=config.function_timeout_s)
-        # As the live host builds its pool (emulator/function/instances.py InstanceHost).
-        pool = InstancePool(limit=instances.instances_max,
+        # As the live host builds its pool (emulator/function/instances.py InstanceHost). A pool
+        # that can neither throttle (its instances hold more than max_inflight admits) nor delay
+        # (no cold start) nor reap changes nothing: leave it out, it costs a third of a push.
+        concurrency = instances.instance_concurrency or limits.max_inflight
+        trivial = (concurrency >= limits.max_inflight and not instances.cold_start_ms
+                   and instances.keep_alive_s is None)
+        pool = None if trivial else InstancePool(limit=instances.instances_max,
                             per_instance_concurrency=instances.instance_concurrency or limits.max_inflight,
                             keep_alive_s=instances.keep_alive_s, cold_start_s=instances.cold_start_ms / 1000,
                             retry_after_s=instances.retry_after_s)
