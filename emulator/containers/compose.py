@@ -38,6 +38,9 @@ STORE_READY_FILE = "/tmp/wkp-emu-store.ready"
 ENGINE_STOP_GRACE = "45s"                # the seed's 30 s shutdown budget for the final flush, and a margin
 STORE_STOP_GRACE = "120s"                # the store writes every object to its directory when it stops
 FUNCTION_STOP_GRACE = "30s"              # lets the last pushes of stopping engines finish
+# A service that fails is started again, as a platform restarts a failed task or pod: an engine
+# that could not restore (exit 4) tries again; one stopped by `down` or `stop` is not restarted.
+RESTART = "on-failure"
 # Which option produced which engine variable, so an engine-side refusal names the option.
 _OPTION_OF = {"WEFTKIT_PERSIST_ENDPOINT": "--endpoint", "WEFTKIT_PERSIST_SCHEDULE": "--schedule",
               "WEFTKIT_PERSIST_TENANT": "--tenant"}
@@ -114,6 +117,7 @@ def _store_service(plan: ComposePlan) -> dict:
                     "--bucket", plan.bucket, "--data-dir", STORE_DATA_DIR,
                     "--ready-file", STORE_READY_FILE],
         "network_mode": "host",
+        "restart": RESTART,
         "volumes": [f"./{plan.store_dir}:{STORE_DATA_DIR}"],
         "healthcheck": _healthcheck(["CMD", "test", "-f", STORE_READY_FILE], "1s"),
         "stop_grace_period": STORE_STOP_GRACE,
@@ -129,6 +133,7 @@ def _function_like(plan: ComposePlan, port: int) -> dict:
         "command": _secret_shell(["wkp-emu", "function", "--host", "127.0.0.1", "--port", str(port),
                                   "--s3-endpoint", plan.store_url, "--bucket", plan.bucket]),
         "network_mode": "host",
+        "restart": RESTART,
         "env_file": [plan.env_file],
     }
     if plan.has_store:
@@ -144,6 +149,7 @@ def _engine_service(plan: ComposePlan, slot: EngineSlot) -> dict:
         "command": ["engine", "--kind", slot.kind, "--data-dir", DATA_DIR, "--host", "127.0.0.1",
                     "--port", str(slot.port)],
         "network_mode": "host",
+        "restart": RESTART,
     }
     if plan.needs_secret:
         service["env_file"] = [plan.env_file]

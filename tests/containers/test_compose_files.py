@@ -116,6 +116,7 @@ def test_services_per_mode(mode, endpoint):
     assert list(services) == expected
     assert all(s["network_mode"] == "host" for s in services.values())
     assert all("ports" not in s for s in services.values())  # host networking publishes nothing
+    assert all(s["restart"] == "on-failure" for s in services.values())  # as a platform restarts a failed task
 
 
 @pytest.mark.parametrize("mode, endpoint", CASES)
