@@ -6,10 +6,11 @@ What is measured, each in the same run on this machine:
   each size (incompressible bytes, sent as-is), request sent to answer read;
 - its restore latency by stored size: GET /restore of an instance holding one
   full of that size, request sent to the last byte read;
-- engine boot-to-ready: a real engine process (`python -m engines_fake`)
-  started against that function, from the spawn to its ready line; once with
-  nothing stored (the restore answers 204) and once per size with a stored
-  chain it must restore (a valid relational payload pushed beforehand);
+- engine boot-to-ready: a real engine process started as `wkp-emu up` starts
+  one (`python -m emulator.cli engine`) against that function, from the spawn
+  to its ready line; once with nothing stored (the restore answers 204) and
+  once per size with a stored chain it must restore (a valid relational
+  payload pushed beforehand); and its stop, SIGTERM to exit;
 - the engines' push CPU and compression per kind: each kind's typical values
   (engines_fake.kinds) framed and compressed by the engines' own payload code
   (zstd, the default), CPU time per MiB of raw records and the ratio.
@@ -154,14 +155,15 @@ def relational_payload(raw_bytes: int) -> tuple[bytes, int]:
     return Encoding.ZSTD.compress(frames), len(items)
 
 
-def boot_engine(endpoint: str, instance: str, data_dir: Path) -> float:
-    """Spawn to ready line of a real engine process; stopped with SIGTERM afterwards."""
+def boot_engine(endpoint: str, instance: str, data_dir: Path) -> tuple[float, float]:
+    """A real engine process started as `wkp-emu up` starts one (`python -m emulator.cli engine`):
+    (spawn to its ready line, SIGTERM to its exit with nothing to flush)."""
     env = {**bench_env(), "WEFTKIT_PERSIST_MODE": "serverless", "WEFTKIT_PERSIST_ENDPOINT": endpoint,
            "WEFTKIT_PERSIST_SECRET": SECRET, "WEFTKIT_PERSIST_TENANT": TENANT,
            "WEFTKIT_PERSIST_INSTANCE_ID": instance, "WEFTKIT_PERSIST_SCHEDULE": "0 0 1 1 *"}
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "engines_fake", "--kind", "relational", "--data-dir",
-                             str(data_dir), "--log-level", "WARNING"], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "emulator.cli", "engine", "--kind", "relational",
+                             "--data-dir", str(data_dir), "--log-level", "WARNING"], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, env=env)
     try:
         line = proc.stdout.readline()
@@ -172,21 +174,22 @@ def boot_engine(endpoint: str, instance: str, data_dir: Path) -> float:
         want = "restored" if instance.startswith("boot-r") else None
         if want and ready.get("boot") != want:
             raise RuntimeError(f"engine booted {ready.get('boot')!r}, expected a restore")
-        return took
-    finally:
+        t1 = time.perf_counter()
         proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
+        proc.wait(30)
+        return took, time.perf_counter() - t1
+    finally:
+        if proc.poll() is None:
             proc.kill()
             proc.wait()
 
 
-def engine_boots(fn: Function, endpoint: str, sizes: list[int], rounds: int, log) -> tuple[float, list]:
+def engine_boots(fn: Function, endpoint: str, sizes: list[int], rounds: int, log) -> tuple[float, float, list]:
     with tempfile.TemporaryDirectory(prefix="wkp-calibrate-") as tmp:
-        empty = statistics.median(boot_engine(endpoint, f"boot-e{r}", Path(tmp) / f"e{r}")
-                                  for r in range(rounds))
-        log(f"  engine boot, nothing stored: {empty * 1000:.0f} ms (median of {rounds})")
+        runs = [boot_engine(endpoint, f"boot-e{r}", Path(tmp) / f"e{r}") for r in range(rounds)]
+        empty, stop = statistics.median(b for b, _ in runs), statistics.median(s for _, s in runs)
+        log(f"  engine boot, nothing stored: {empty * 1000:.0f} ms; SIGTERM to exit: {stop * 1000:.0f} ms "
+            f"(medians of {rounds})")
         points = []
         for size in sizes:
             body, n = relational_payload(size)
@@ -194,11 +197,11 @@ def engine_boots(fn: Function, endpoint: str, sizes: list[int], rounds: int, log
             for r in range(rounds):
                 instance = f"boot-r{size}-{r}"
                 fn.persist(instance, n, body, Encoding.ZSTD)
-                took.append(boot_engine(endpoint, instance, Path(tmp) / instance))
+                took.append(boot_engine(endpoint, instance, Path(tmp) / instance)[0])
             points.append((len(body), statistics.median(took)))
             log(f"  engine boot restoring {len(body) / MiB:.2f} MiB compressed ({size / MiB:.0f} MiB raw): "
                 f"{points[-1][1] * 1000:.0f} ms")
-    return empty, points
+    return empty, stop, points
 
 
 def kind_codecs(raw_bytes: int) -> dict[str, tuple[float, float]]:
@@ -218,7 +221,7 @@ def kind_codecs(raw_bytes: int) -> dict[str, tuple[float, float]]:
     return out
 
 
-def render(measured_on: str, who: str, persist, restore, boot_empty, boot_line, codecs, sizes) -> str:
+def render(measured_on: str, who: str, persist, restore, boot_empty, stop, boot_line, codecs, sizes) -> str:
     lines = ["# The simulator's calibration profile, measured on the live stack by bench/calibrate.py.",
              "# Regenerate: python bench/calibrate.py   (docs/sim.md, \"Calibration\")", "",
              "[calibration]", f'measured_on = "{measured_on}"', f"machine = {json.dumps(who)}",
@@ -229,7 +232,9 @@ def render(measured_on: str, who: str, persist, restore, boot_empty, boot_line, 
              f"base_s = {restore[0]:.6f}", f"per_mib_s = {restore[1]:.6f}", "",
              "[engine_boot]   # engine process spawn to serving; restoring: + per MiB of compressed chain",
              f"empty_s = {boot_empty:.6f}", f"restore_base_s = {boot_line[0]:.6f}",
-             f"restore_per_mib_s = {boot_line[1]:.6f}", ""]
+             f"restore_per_mib_s = {boot_line[1]:.6f}", "",
+             "[engine_stop]   # SIGTERM to exit with nothing to flush (a flush adds its push)",
+             f"sigterm_to_exit_s = {stop:.6f}", ""]
     for kind, (cpu, ratio) in codecs.items():
         lines += [f"[kinds.{kind}]   # zstd level 6 over the kind's typical records",
                   f"compress_cpu_s_per_mib = {cpu:.6f}", f"ratio = {ratio:.4f}", ""]
@@ -263,8 +268,8 @@ def main() -> int:
         fn = Function(stack.endpoint)
         log("function latency by payload size (wkp-emu function, embedded store):")
         persist, restore = persist_and_restore(fn, sizes, args.rounds, log)
-        log("engine boot to ready (python -m engines_fake, relational):")
-        boot_empty, boot_points = engine_boots(fn, stack.endpoint, boot_sizes, args.rounds, log)
+        log("engine boot to ready (python -m emulator.cli engine, relational, as up starts it):")
+        boot_empty, stop, boot_points = engine_boots(fn, stack.endpoint, boot_sizes, args.rounds, log)
     finally:
         stack.stop()
     log("engine push CPU and compression per kind (zstd level 6):")
@@ -282,7 +287,7 @@ def main() -> int:
     log(f"engine boot: {boot_empty * 1000:.0f} ms empty; restoring {b_line[0] * 1000:.0f} ms + "
         f"{b_line[1] * 1000:.0f} ms/MiB ({boot_points[-1][1] / boot_empty:.2f}x the empty boot at "
         f"{boot_points[-1][0] / MiB:.2f} MiB)")
-    text = render(time.strftime("%Y-%m-%d", time.gmtime()), who, p_line, r_line, boot_empty, b_line,
+    text = render(time.strftime("%Y-%m-%d", time.gmtime()), who, p_line, r_line, boot_empty, stop, b_line,
                   codecs, [*sizes])
     parse_calibration(text, str(args.out))  # what is written must load
     args.out.write_text(text)

@@ -50,6 +50,7 @@ class Calibration:
     restore: Line                               # GET /restore: request sent to last byte received
     engine_boot_s: float                        # engine process start to serving, nothing stored (204)
     engine_boot_restore: Line                   # ... when it restores a chain of that size
+    engine_stop_s: float = 0.0                  # SIGTERM to exit with nothing to flush
     kinds: Mapping[str, KindCodec] = field(default_factory=lambda: MappingProxyType({}))
     source: str = ""
 
@@ -73,6 +74,7 @@ class Calibration:
                 # measured with nothing stored, less that boot's one restore round trip)
                 "engine_start_s": max(0.0, self.engine_boot_s - self.restore.base_s),
                 "engine_boot_s": self.engine_boot_s,
+                "engine_stop_s": self.engine_stop_s,
                 "engine_boot_restore_base_s": self.engine_boot_restore.base_s,
                 "engine_boot_restore_per_mib_s": self.engine_boot_restore.per_mib_s}
 
@@ -129,4 +131,6 @@ def parse_calibration(text: str, source: str = "calibration.toml") -> Calibratio
                        number(boot, "empty_s", "engine_boot"),
                        Line(number(boot, "restore_base_s", "engine_boot"),
                             number(boot, "restore_per_mib_s", "engine_boot")),
+                       number(data.get("engine_stop", {"sigterm_to_exit_s": 0.0}), "sigterm_to_exit_s",
+                              "engine_stop"),
                        MappingProxyType(kinds), source)
