@@ -1,0 +1,59 @@
+"""The simulator's benches: the agreement arithmetic, and both scripts end to end on small inputs."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import sim_vs_live as V
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def report(pushes=10, restores=1, bytes_pushed=1000, worst=2.0, recovery=3.0, passed=True):
+    return {"function": {"counts": {"pushes": pushes, "restores": restores}},
+            "engines": {"a-1": {"bytes_pushed": bytes_pushed}},
+            "data_at_risk": {"max_s": worst},
+            "recoveries": [] if recovery is None else [{"seconds": recovery}, {"seconds": None}],
+            "passed": passed, "wall_s": 1.0}
+
+
+def test_agreement_is_sim_over_live_minus_one_and_zero_on_both_sides_agrees():
+    assert V.agreement(10, 11) == pytest.approx(0.1)
+    assert V.agreement(0, 0) == 0.0 and V.agreement(None, None) == 0.0
+    assert V.agreement(0, 3) is None and V.agreement(3, None) is None
+
+
+def test_counts_are_held_to_5_percent_and_windows_to_10():
+    c = V.compare("x", report(), report(pushes=11, worst=2.19, recovery=None))
+    m = c["measures"]
+    assert not m["pushes"]["ok"] and m["pushes"]["diff"] == pytest.approx(0.1)
+    assert m["worst_at_risk_s"]["ok"] and m["restores"]["ok"]
+    assert m["recovery_s"]["diff"] is None and not m["recovery_s"]["ok"]
+    text = V.table([c])
+    assert "n/a" in text and "agreement: 3/5 measures within their goal" in text
+
+
+def test_sim_vs_live_compares_kept_reports_with_the_simulated_runs(tmp_path):
+    kept = tmp_path / "live" / "spot-interruption"
+    # a kept "live" report made by the simulator itself: everything must agree exactly
+    subprocess.run([sys.executable, "-m", "emulator.cli", "scenario", "run", "spot-interruption", "--sim",
+                    "--no-picture", "--quiet", "--out", str(kept)], cwd=REPO, check=True, capture_output=True)
+    out = tmp_path / "cmp.json"
+    proc = subprocess.run([sys.executable, "bench/sim_vs_live.py", "--scenarios", "spot-interruption",
+                           "--live-from", str(tmp_path / "live"), "--swim-trials", "0", "--json", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "agreement: 5/5 measures within their goal" in proc.stdout
+    assert json.loads(out.read_text())["results"][0]["scenario"] == "spot-interruption"
+
+
+def test_sim_speed_prints_the_model_event_rate_against_a_bare_simpy_loop():
+    proc = subprocess.run([sys.executable, "bench/sim_speed.py", "--skip-scale", "--rate-scenario",
+                           "spot-interruption", "--rate-duration", "2m"], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "bare SimPy timeout loop" in proc.stdout and "ratio" in proc.stdout
