@@ -24,6 +24,7 @@ from emulator.supervisor.fleet import Slot
 
 DOWN_EVENTS = ("engine.stopped", "engine.killed", "engine.crashed", "engine.failed")
 DISRUPTION_STARTS = ("engine.killed", "engine.stopping", "engine.crashed")
+SPOT_WARNING = "engine.spot_warning"  # a spot reclaim's notice (simulated platforms)
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ def _next(events, kinds, subject, after: float):
 
 
 def recoveries(ev: Evidence, scope=None) -> list[Recovery]:
-    """Every kill, recycle, restart (by a step) and crash: time until serving again."""
+    """Every kill, recycle, restart (by a step), crash and spot reclaim: time until serving again."""
     events = sorted(ev.events, key=lambda e: (e["at"], e.get("seq", 0)))
     out, seen = [], set()
     for step in ev.steps:
@@ -180,6 +181,8 @@ def recoveries(ev: Evidence, scope=None) -> list[Recovery]:
         if e["kind"] == "engine.crashed" and e.get("seq") not in seen and in_scope(e["subject"], scope) \
                 and e["at"] >= ev.start:
             out.append(_recovery(ev, events, e["subject"], "crash", e))
+        elif e["kind"] == SPOT_WARNING and in_scope(e["subject"], scope):  # the simulator's reclaims
+            out.append(_recovery(ev, events, e["subject"], "spot", e))
     return out
 
 

@@ -58,6 +58,8 @@ def _line(text: str, key: str) -> int | None:
     parts = key.split(".")
     if parts[0] in ("step", "expect") and len(parts) > 1 and parts[1].isdigit():
         return array_line(text, parts[0], int(parts[1]), parts[2] if len(parts) > 2 else None)
+    if parts[0] == "sim" and len(parts) > 2 and parts[2].isdigit():  # [[sim.spot]], [[sim.autoscale]]
+        return array_line(text, ".".join(parts[:2]), int(parts[2]), parts[3] if len(parts) > 3 else None)
     return line_near(text, key)
 
 
@@ -111,6 +113,8 @@ def _build_scenario(data: dict, source: str, text: str = "") -> Scenario:
                         tuple((_line(text, key), key, why) for key, why in sim_only))
     from .timeline import check_timeline
     check_timeline(scenario)
+    from sim.platform_settings import check_scenario  # [sim.platform], [[sim.spot]], [sim.autoscale]
+    check_scenario(scenario)
     return scenario
 
 

@@ -177,11 +177,32 @@ def fleet_table(key, value) -> dict:
     return {k: whole(0, 100_000)(f"{key}.{kind(f'{key}.{k}', k)}", v) for k, v in value.items()}
 
 
+def _sim_table(where: str, value):
+    if not isinstance(value, dict):
+        raise SchemaError(where, f"must be a table ([{where}])")
+    return value
+
+
+def _sim_tables(where: str, value, *, one_allowed: bool = False):
+    if one_allowed and isinstance(value, dict):
+        return value
+    if not isinstance(value, list) or not value or not all(isinstance(t, dict) for t in value):
+        raise SchemaError(where, f"must be written as [[{where}]] tables"
+                          + (f" (or one [{where}] table)" if one_allowed else ""))
+    return value
+
+
 SIM_KEYS: dict[str, Callable] = {
     "fleet": fleet_table,
     "witness": choice("auto", "writes", "batches"),
     "witnessed": whole(1, 10**6),
     "sample_interval": duration,
+    # The platform's tables need the fleet and the duration to be checked: here only their
+    # shape; sim.platform_settings checks them whole (the loader calls it) and names the key.
+    "platform": _sim_table,
+    "discovery": _sim_table,
+    "spot": _sim_tables,
+    "autoscale": lambda where, value: _sim_tables(where, value, one_allowed=True),
 }
 
 SIM_TABLES: dict[str, Shape] = {

@@ -103,7 +103,8 @@ def _expectation_measures(scenario: Scenario, expectation, ever: set[Slot]) -> N
     check = expectation.check
     if check in ("recovery_time", "discovery_failed_within"):
         wanted = ("kill",) if check == "discovery_failed_within" else DISRUPTIONS
-        if not any(s.action in wanted and _disrupts(s, expectation) for s in scenario.steps):
+        spot = check == "recovery_time" and scenario.sim.get("spot")  # reclaims disrupt too (sim)
+        if not spot and not any(s.action in wanted and _disrupts(s, expectation) for s in scenario.steps):
             verbs = "kill" if len(wanted) == 1 else "kill, recycle or restart"
             raise SchemaError(where, f"{check}: no {verbs} step touches "
                               f"{scope[1] if scope else 'any engine'}, so there is nothing to measure")
