@@ -93,6 +93,9 @@ def main() -> int:
                     help="the event-rate run: this scenario shortened to --rate-duration, without its steps")
     ap.add_argument("--rate-duration", default="1d")
     ap.add_argument("--skip-scale", action="store_true", help="only the event rate")
+    ap.add_argument("--scale-duration", default="",
+                    help="run the scale scenario this long (without its steps) and also print the wall time "
+                    "extrapolated to its own duration (default: its whole duration)")
     args = ap.parse_args()
 
     # 1. event rate, on a day of the scenario
@@ -106,13 +109,20 @@ def main() -> int:
         return 0
 
     # 2. the month at scale, in a child process of its own (its peak RSS is its own)
-    scale = run_child(args.scenario)
+    scale = run_child(args.scenario, args.scale_duration)
     child_rss = scale["maxrss_kib"] * 1024
     bare_wall, bare_events = bare_loop(scale["engines"], scale["persist_requests"])
     print(f"scale: {scale['engines']} engines x {scale['duration_s'] / 86400:g} d: wall {scale['wall_s']:.1f} s "
-          f"(goal <= 60 s), {scale['duration_s'] / scale['wall_s']:,.0f}x real time; "
+          f"(goal <= 60 s for 30 d), {scale['duration_s'] / scale['wall_s']:,.0f}x real time; "
           f"{scale['persist_requests']:,} push requests; {scale['wall_s'] / bare_wall:.1f}x a bare SimPy loop of "
           f"one timeout per push request ({bare_wall:.2f} s)")
+    if args.scale_duration:
+        from emulator.scenario.library import resolve
+        from emulator.scenario.loader import load_scenario
+        whole = load_scenario(resolve(args.scenario)).duration_s
+        print(f"scale: extrapolated linearly to the scenario's {whole / 86400:g} d: "
+              f"{scale['wall_s'] * whole / scale['duration_s']:.0f} s wall (measured over "
+              f"{scale['duration_s'] / 86400:g} d only)")
     print(f"scale: peak RSS {child_rss / GiB:.2f} GiB (goal <= 2 GiB), {child_rss / _bare_rss():.1f}x a bare "
           f"interpreter with the simulator imported")
     return 0
