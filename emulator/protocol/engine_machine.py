@@ -99,7 +99,7 @@ class EngineMachine:
         rounds = self._rounds = PushRounds(core, shutdown)
         boot = self._boot = BootPart(core, health, rounds)
         self._timers = Timers(core, health, shutdown, boot, rounds)
-        self._routes = _resolve(TRANSITIONS, (self._wal, health, rounds, boot, self._timers))
+        self._routes = _resolve(_PLAN, (self._wal, health, rounds, boot, self._timers))
         self._waiting: float | None = None
 
     # ------------------------------------------------------------ entry points
@@ -193,21 +193,27 @@ class EngineMachine:
         return self._core.unacknowledged()
 
 
-def _resolve(transitions: dict, parts) -> dict:
-    """{phase: {event type: bound handler}} for these part instances."""
-    by_class = {type(part): part for part in parts}
+def _plan(transitions: dict, part_classes) -> dict:
+    """{phase: ((event type, part class, handler function), ...)}: the table with
+    phase None spread over every phase that does not route that event type itself,
+    and each handler's part class found once, at import."""
+    def owner(fn):
+        return next(cls for cls in part_classes if vars(cls).get(fn.__name__) is fn)
 
-    def bind(fn):
-        owner = next(cls for cls in by_class if vars(cls).get(fn.__name__) is fn)
-        return fn.__get__(by_class[owner])
-
-    everywhere = {kind: bind(fn) for (phase, kind), fn in transitions.items() if phase is None}
-    routes = {}
+    plan = {}
     for phase in Phase:
-        table = dict(everywhere)
-        table.update({kind: bind(fn) for (p, kind), fn in transitions.items() if p is phase})
-        routes[phase] = table
-    return routes
+        table = {kind: fn for (p, kind), fn in transitions.items() if p is None}
+        table.update({kind: fn for (p, kind), fn in transitions.items() if p is phase})
+        plan[phase] = tuple((kind, owner(fn), fn) for kind, fn in table.items())
+    return plan
+
+
+def _resolve(plan: dict, parts) -> dict:
+    """{phase: {event type: bound handler}} for these part instances (per machine:
+    one dict lookup per event, no attribute look-up of the handler)."""
+    by_class = {type(part): part for part in parts}
+    bound = {fn: fn.__get__(by_class[cls]) for routes in plan.values() for _, cls, fn in routes}
+    return {phase: {kind: bound[fn] for kind, _, fn in routes} for phase, routes in plan.items()}
 
 
 _BEFORE_SERVING = (Phase.BOOTING, Phase.RESTORING, Phase.RESTORE_WAIT)
@@ -229,3 +235,4 @@ TRANSITIONS = {
     (None, TimerFired): Timers.on_timer,
     (None, Sigterm): PushRounds.on_sigterm,
 }
+_PLAN = _plan(TRANSITIONS, (WalPart, HealthPart, PushRounds, BootPart, Timers))
