@@ -175,7 +175,17 @@ def replication_seed(seed: int, replication: int) -> int:
 
 
 def label(overrides: Iterable[tuple[str, object]]) -> str:
-    return ", ".join(f"{key.rsplit('.', 1)[-1]}={value}" for key, value in overrides) or "(as written)"
+    """`replicas=2, rate=5`: each key by its last part, or by as many parts as tell it from the others."""
+    pairs = list(overrides)
+    keys = [k.split(".") for k, _ in pairs]
+
+    def short(parts: list[str]) -> str:
+        for n in range(1, len(parts) + 1):
+            tail = parts[-n:]
+            if sum(1 for other in keys if other[-n:] == tail) == 1:
+                return ".".join(tail)
+        return ".".join(parts)
+    return ", ".join(f"{short(parts)}={value}" for parts, (_, value) in zip(keys, pairs)) or "(as written)"
 
 
 # ---- statistics -----------------------------------------------------------------------

@@ -210,3 +210,11 @@ def test_a_sweep_across_a_real_dask_cluster(tmp_path):
     low, high = (r["metrics"] for r in report["combinations"])
     assert high["bytes_pushed"]["mean"] > low["bytes_pushed"]["mean"]
     assert all(r["runs"] == 2 and not r["errors"] for r in report["combinations"])
+
+
+def test_a_combination_is_labelled_by_the_shortest_unambiguous_keys():
+    from emulator.scenario.sweep import label
+    assert label([("fleet.vector.replicas", 2), ("workload.vector.rate", 5)]) == "replicas=2, rate=5"
+    assert label([("fleet.vector.replicas", 2), ("fleet.relational.replicas", 1)]) == \
+        "vector.replicas=2, relational.replicas=1"
+    assert label([]) == "(as written)"
