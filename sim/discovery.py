@@ -202,9 +202,10 @@ class SimDiscovery:
     def engine_killed(self, node_id: str) -> None:
         """SIGKILL (a spot reclaim, an OOM kill): the heartbeats just stop."""
         self._sync()
-        engine = self.engines.pop(node_id, None)
+        engine = self.engines.get(node_id)
         if engine is not None:
             self._credit_heartbeats(engine.host, self.env.now)  # the beats it did send count
+            del self.engines[node_id]
         self._poke()
 
     def heartbeats_cut(self, node_id: str, cut: bool) -> None:
