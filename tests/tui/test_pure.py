@@ -190,32 +190,10 @@ def test_a_row_cells_apart_from_the_clock_and_the_age_put_in_front():
     assert [s.text for s in styled] == ["running", "2"]  # the rest runs together, unstyled
 
 
-def test_full_collections_wait_for_a_quiet_keyboard_but_not_forever():
-    from emulator.tui.collector import AT_LATEST_S, EVERY_S, IDLE_S, full_collection_due
-    assert not full_collection_due(now=100.0, last_key_at=99.9, last_full_at=100.0 - EVERY_S)  # typing
-    assert full_collection_due(now=100.0, last_key_at=100.0 - IDLE_S, last_full_at=100.0 - EVERY_S)
-    assert not full_collection_due(now=100.0, last_key_at=0.0, last_full_at=100.0 - EVERY_S + 1)  # just ran
-    assert full_collection_due(now=100.0, last_key_at=100.0, last_full_at=100.0 - AT_LATEST_S)  # keys or not
-
-
-def test_push_sparklines_start_from_the_ledger_and_go_on_with_the_polls():
-    from emulator.tui.detail import merged, push_points, spark_labels
-    from emulator.tui.model import PushPoint
-    entries = [{"event": "boot", "at": 90.0},
-               {"event": "ack", "at": 95.0, "bytes": 100, "took_s": 0.012, "cut_at": 94.988},
-               {"event": "ack", "at": 99.0, "bytes": 40, "took_s": 0.030}]
-    history = push_points(entries)
-    assert history == [PushPoint(95.0, 100, 0.012), PushPoint(99.0, 40, 0.030)]
-    model = FleetModel()  # the poll reports the engine's last_push; each push once
-    for at, nbytes in ((99.0, 40), (99.0, 40), (103.0, 70)):
-        model.apply_fleet([dict(ROW, last_push={"at": at, "kind": "delta", "status": 200, "bytes": nbytes,
-                                                "took_s": 0.5})])
-    model.apply_event({"kind": "engine.pushed", "subject": "vector-1", "at": 104.0,
-                       "data": {"snapshot": "delta", "status": 200}})  # no size: not a point
-    live = model.pushes["vector-1"]
-    assert [p.at for p in live] == [99.0, 103.0]
-    points = merged(history, live)
-    assert [p.bytes for p in points] == [100, 40, 70]
-    assert spark_labels(points) == ("last 70 B · max 100 B · 3 pushes", "last 500 ms · p50 30 ms · max 500 ms")
-    assert spark_labels([]) == ("no acknowledged push yet", "no acknowledged push yet")
-    assert spark_labels([PushPoint(1.0, 5, None)])[1] == "not reported"
+def test_full_collections_follow_python_rule_but_wait_for_a_quiet_keyboard():
+    from emulator.tui.collector import AT_LATEST_S, IDLE_S, full_collection_due
+    grown, same = (1300, 1000), (1100, 1000)  # old objects now, after the last full collection
+    assert full_collection_due(100.0, 100.0 - IDLE_S, 0.0, *grown)
+    assert not full_collection_due(100.0, 99.9, 0.0, *grown)  # typing: later
+    assert not full_collection_due(100.0, 0.0, 0.0, *same)  # not grown by a quarter: not needed
+    assert full_collection_due(AT_LATEST_S, AT_LATEST_S, 0.0, *same)  # at the latest, keys or not
