@@ -257,6 +257,9 @@ def test_stdout_output_keeps_the_messages_on_stderr(tmp_path, monkeypatch, capsy
     out = capsys.readouterr()
     assert out.out == render(_plan("disabled", engines="relational=1"))
     assert "next:" in out.err
+    monkeypatch.delenv(SECRET_VARIABLE, raising=False)
+    assert main(["compose", "-o", "-"]) == 0
+    assert "wrote" in capsys.readouterr().err and (tmp_path / "wkp-emu.env").is_file()  # here, for stdout
 
 
 @pytest.mark.parametrize("existing, ours, from_env, action", [
