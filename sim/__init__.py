@@ -17,4 +17,5 @@ PURE_MODULES = (
     "sim.model.engine",
     "sim.model.harness",
     "sim.costs",
+    "sim.swim_cluster", "sim.swim_theory", "sim.platform", "sim.autoscale", "sim.platform_settings",
 )
