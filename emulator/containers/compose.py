@@ -27,11 +27,11 @@ from __future__ import annotations
 from emulator.protocol.engine_config import ConfigError, parse_engine_config
 
 from . import compose_yaml
+from .compose_env import SECRET_VARIABLE
 from .compose_plan import (DEFAULT_BUCKET, DEFAULT_ENGINES, DEFAULT_ENV_FILE,
                            DEFAULT_PORT_BASE, DEFAULT_SCHEDULE, DEFAULT_STORE_DIR, DEFAULT_TENANT,
                            ComposeError, ComposePlan, EngineSlot)
 
-SECRET_VARIABLE = "WEFTKIT_PERSIST_SECRET"
 DATA_DIR = "/data"                       # the engine's volume inside its container
 STORE_DATA_DIR = "/store"                # the store's directory inside its container
 STORE_READY_FILE = "/tmp/wkp-emu-store.ready"

@@ -106,7 +106,7 @@ def run(args) -> int:
         existing = env_path.read_text(errors="replace") if env_path.is_file() else None
         if env_path.exists() and existing is None:
             return _fail(f"--env-file: {env_path} is not a file")
-        decision = decide_secret(existing=existing, ours=plan.mode == "container" or plan.has_function,
+        decision = decide_secret(existing=existing, ours=plan.checks_its_own_secret,
                                  from_environment=os.environ.get(SECRET_VARIABLE) or None,
                                  new_secret=new_secret(), env_file=str(env_path))
         if decision.action == "refuse":

@@ -105,6 +105,12 @@ class ComposePlan:
         return self.mode in ("serverless", "container")
 
     @property
+    def checks_its_own_secret(self) -> bool:
+        """The file runs whatever verifies the engines' signatures (the emulator's function,
+        or the sidecars), so the secret may be made up here; else it is the user's function's."""
+        return self.mode == "container" or self.has_function
+
+    @property
     def store_url(self) -> str:
         """The S3 store the function or the sidecars write to."""
         return self.endpoint if self.mode == "container" and self.endpoint else \
