@@ -81,6 +81,10 @@ def sim_settings(scenario, *, start_delay_s: float = 0.0) -> SimSettings:
         if policy.kind in seen:
             raise SimConfigError(f"{where(i)}.kind", f"{policy.kind} is autoscaled twice")
         seen.add(policy.kind)
+    for step in scenario.steps:   # two hands on one kind's count would fight
+        if step.action == "scale" and step.params.get("kind") in seen:
+            raise SimConfigError(f"step.{step.index}.kind", f"{step.params['kind']} is autoscaled "
+                                 "([sim.autoscale]); a scale step would fight the autoscaler")
     discovery = DiscoverySettings.from_table(sim.get("discovery"), scenario.duration_s)
     return SimSettings(platform, spot, policies, discovery)
 
