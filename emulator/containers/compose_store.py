@@ -83,7 +83,11 @@ async def _serve(args, endpoint: str) -> int:
         loop.add_signal_handler(sig, stop.set)
     async with S3Store(endpoint, args.bucket) as store:
         await store.ensure_bucket()
-        loaded = await import_store(store, args.data_dir) if args.data_dir else 0
+        try:
+            loaded = await import_store(store, args.data_dir) if args.data_dir else 0
+        except (OSError, ValueError, StoreUnavailable) as exc:  # ValueError: a metadata file that is not JSON
+            _say(f"could not load the objects in {args.data_dir / ARCHIVE}: {exc}")
+            return 1
         if args.ready_file:
             args.ready_file.parent.mkdir(parents=True, exist_ok=True)
             args.ready_file.touch()

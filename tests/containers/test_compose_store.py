@@ -68,3 +68,15 @@ def test_a_data_dir_that_is_a_file_is_refused(tmp_path):
     assert out.returncode == 2
     assert f"--data-dir {tmp_path / 'f'} is not a directory" in out.stderr
 
+
+
+def test_a_damaged_archive_is_reported_not_served(tmp_path):
+    kept = tmp_path / "data" / "store" / "weftkit"
+    kept.mkdir(parents=True)
+    (kept / "a.zst").write_bytes(b"x")
+    (kept / "a.zst.meta.json").write_text("{not json")
+    out = subprocess.run(WKP_EMU + ["store", "--data-dir", str(tmp_path / "data")], env=child_env(),
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and out.stdout == ""
+    assert f"could not load the objects in {tmp_path / 'data' / 'store'}" in out.stderr
+    assert "Traceback" not in out.stderr
