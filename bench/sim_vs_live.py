@@ -80,16 +80,20 @@ from emulator.scenario.report import build_report
 from sim.calibration import load_calibration
 from sim.runner import simulate
 scenario = load_scenario(resolve(sys.argv[1]))
-run = simulate(scenario, calibration=load_calibration().model_parameters())
-print(json.dumps(build_report(scenario, run.evidence, runner="sim", wall_s=run.wall_s), default=str))
+reports = []
+for r in range(int(sys.argv[2])):
+    run = simulate(scenario, seed=scenario.seed + r, calibration=load_calibration().model_parameters())
+    reports.append(build_report(scenario, run.evidence, runner="sim", wall_s=run.wall_s))
+print(json.dumps(reports, default=str))
 """
 
 
-def sim_report(name: str, timeout_s: float) -> dict:
-    """The simulated report, in a child process bounded in time (a model that does not finish is a finding)."""
+def sim_reports(name: str, timeout_s: float, replications: int = 1) -> list[dict]:
+    """The simulated reports (seeds SEED..SEED+N-1), in a child process bounded in time (a model that
+    does not finish is a finding)."""
     try:
-        proc = subprocess.run([sys.executable, "-c", SIM_CHILD, name], capture_output=True, text=True,
-                              timeout=timeout_s, cwd=Path(__file__).resolve().parents[1])
+        proc = subprocess.run([sys.executable, "-c", SIM_CHILD, name, str(replications)], capture_output=True,
+                              text=True, timeout=timeout_s, cwd=Path(__file__).resolve().parents[1])
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"the simulated run of {name} did not finish within {timeout_s:g}s") from None
     if proc.returncode != 0:
@@ -97,8 +101,20 @@ def sim_report(name: str, timeout_s: float) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def compare(name: str, live: dict, sim: dict) -> dict:
-    lm, sm = measures(live), measures(sim)
+def mean_measures(reports: list[dict]) -> dict:
+    """Each measure's mean over the simulated replications (None where none measured it); passed if all did."""
+    each = [measures(r) for r in reports]
+    out = {}
+    for key, _ in MEASURES:
+        values = [m[key] for m in each if m[key] is not None]
+        out[key] = sum(values) / len(values) if values else None
+    out["passed"] = all(m["passed"] for m in each)
+    return out
+
+
+def compare(name: str, live: dict, sims: list[dict] | dict) -> dict:
+    sims = sims if isinstance(sims, list) else [sims]
+    lm, sm = measures(live), mean_measures(sims)
     rows = {}
     for key, what in MEASURES:
         a = agreement(lm[key], sm[key])
@@ -106,13 +122,16 @@ def compare(name: str, live: dict, sim: dict) -> dict:
         rows[key] = {"live": lm[key], "sim": sm[key], "diff": None if a is None else round(a, 4),
                      "goal": goal, "ok": a is not None and abs(a) <= goal}
     return {"scenario": name, "measures": rows, "live_passed": lm["passed"], "sim_passed": sm["passed"],
-            "sim_wall_s": sim["wall_s"], "live_wall_s": live["wall_s"]}
+            "sim_replications": len(sims), "sim_wall_s": round(sum(s["wall_s"] for s in sims), 3),
+            "live_wall_s": live["wall_s"]}
 
 
 def _v(x) -> str:
     if x is None:
         return "-"
-    return f"{x:.3f}" if isinstance(x, float) else str(x)
+    if isinstance(x, float):
+        return str(int(x)) if x == int(x) and abs(x) >= 10 else f"{x:.3f}"
+    return str(x)
 
 
 def table(results: list[dict]) -> str:
@@ -158,6 +177,9 @@ def main() -> int:
     src.add_argument("--live-from", type=Path, metavar="DIR", help="reuse live reports kept with --keep")
     ap.add_argument("--json", type=Path, metavar="FILE", help="write the comparison as JSON")
     ap.add_argument("--sim-timeout", type=float, default=300, help="seconds a simulated run may take")
+    ap.add_argument("--sim-replications", type=int, default=1, metavar="N",
+                    help="simulate each scenario with seeds SEED..SEED+N-1 and compare the means (a live "
+                    "run is one draw; the model's mean is its best estimate)")
     ap.add_argument("--swim-trials", type=int, default=150,
                     help="crashes of the simulated SWIM compared with its analytic times (0: skip)")
     args = ap.parse_args()
@@ -168,13 +190,14 @@ def main() -> int:
     for name in names:
         try:
             live = live_report(name, args.keep, args.live_from)
-            sim = sim_report(name, args.sim_timeout)
+            sims = sim_reports(name, args.sim_timeout, args.sim_replications)
         except (RuntimeError, OSError, ValueError) as exc:
             problems.append(f"{name}: {exc}")
             print(f"{name}: not compared: {exc}", flush=True)
             continue
-        results.append(compare(name, live, sim))
-        print(f"{name}: live {live['wall_s']}s wall, sim {sim['wall_s']}s wall", flush=True)
+        results.append(compare(name, live, sims))
+        print(f"{name}: live {live['wall_s']}s wall, sim {results[-1]['sim_wall_s']}s wall "
+              f"({len(sims)} replication(s))", flush=True)
     print(table(results))
     if args.swim_trials:
         print(swim_line(args.swim_trials))
