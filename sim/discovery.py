@@ -4,7 +4,8 @@
 (latency, loss, partitions); this module puts that cluster on a SimPy
 environment's clock and plays what the live stack does around it:
 
-- discovery nodes `d0..dN-1` gossip with each other (SWIM over the virtual
+- discovery nodes `discovery-1..N` (the live node's id is discovery-1) gossip
+  with each other (SWIM over the virtual
   network; `loss` and `partition()` act on that traffic, as the live fault
   hooks act on UDP);
 - each engine registers with one node (its host, round-robin) when it starts
@@ -21,7 +22,7 @@ of intervals). A month of heartbeats costs nothing; the host still suspects
 a silent engine at exactly the time it would live.
 
 `member_samples` is the evidence the live recorder samples from the control
-API (time, {node_id: status} at node d0), taken here at every change d0
+API (time, {node_id: status} at node discovery-1), taken here at every change it
 sees, so `discovery_failed_within` judges a simulated run the same way.
 """
 from __future__ import annotations
@@ -39,6 +40,7 @@ from emulator.membership import Meta, NotHostedHere, Status, SwimParams
 from .swim_cluster import FAST, Cluster
 from .swim_theory import expected_detection
 
+NODE_PREFIX = "discovery-"  # the live stack's node is discovery-1 (supervisor/services.py)
 HEARTBEAT_INTERVAL_S = DiscoveryConfig.heartbeat_interval_ms / 1000  # what engines are told
 
 
@@ -84,7 +86,9 @@ class SimDiscovery:
         self.cluster = Cluster(params=params, seed=seed, latency=latency, loss=loss,
                                now=env.now, encode=encode, keep_sent=False,
                                before_timer=self._credit_heartbeats)
-        self.hosts = self.cluster.start(nodes, prefix="d")
+        self.hosts = [f"{NODE_PREFIX}{i}" for i in range(1, nodes + 1)]
+        for host in self.hosts:
+            self.cluster.add(host, seeds=(self.hosts[0],))
         self.engines: dict[str, _Engine] = {}
         self._next_host = 0
         self.observer = self.hosts[0]
@@ -229,6 +233,19 @@ class SimDiscovery:
         self._poke()
 
     # ---- the gossip network ----------------------------------------------------
+
+    def set_faults(self, loss: float = 0.0, partitions=(), isolate=()) -> None:
+        """The live fault plan of a discovery node (docs/discovery.md, "Fault hooks"), for
+        the whole cluster: gossip `loss`, `partitions` (pairs of sides), `isolate` (nodes
+        cut off from every node not listed). A new plan replaces the previous one."""
+        self.set_loss(loss)
+        self.cluster.heal()
+        for sides in partitions:
+            self.cluster.partition(*sides)
+        if isolate:
+            rest = [h for h in self.hosts if h not in isolate]
+            self.cluster.partition(list(isolate), rest)
+        self._poke()
 
     def set_loss(self, loss: float) -> None:
         if not 0.0 <= loss < 1.0:

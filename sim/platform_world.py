@@ -132,10 +132,11 @@ class PlatformWorld(World):
 
     @discovery_faults.setter
     def discovery_faults(self, faults: dict) -> None:
-        """The control API's discovery faults: gossip loss between discovery nodes."""
+        """The control API's discovery faults: gossip loss and partitions between discovery nodes."""
         self._discovery_faults = dict(faults)
         if self.discovery is not None:
-            self.discovery.set_loss(float(faults.get("loss", 0.0)))
+            self.discovery.set_faults(float(faults.get("loss", 0.0)), faults.get("partitions", ()),
+                                      faults.get("isolate", ()))
 
     # ---- spot --------------------------------------------------------------------------------
     def _draw_spot(self, pod) -> None:

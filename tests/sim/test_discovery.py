@@ -72,7 +72,7 @@ def test_cut_heartbeats_make_the_engine_suspect_then_failed_and_restored_ones_br
     discovery.heartbeats_cut("filestore-1", False)
     env.run(until=21)
     assert discovery.status("filestore-1") == "alive"
-    assert discovery.cluster.nodes["d0"].table.member("filestore-1").incarnation >= 1
+    assert discovery.cluster.nodes["discovery-1"].table.member("filestore-1").incarnation >= 1
 
 
 def test_a_partitioned_discovery_node_and_its_engines_fail_on_the_other_side_then_heal():
@@ -81,14 +81,14 @@ def test_a_partitioned_discovery_node_and_its_engines_fail_on_the_other_side_the
     env, discovery = run_discovery(params, nodes=3, seed=4)
     env.run(until=5)
     for i in range(3):
-        assert discovery.engine_started(f"vector-{i + 1}", "vector") == f"d{i}"
+        assert discovery.engine_started(f"vector-{i + 1}", "vector") == f"discovery-{i + 1}"
     env.run(until=10)
-    assert all(discovery.status(f"vector-{i + 1}", "d0") == "alive" for i in range(3))
-    discovery.partition(["d0", "d1"], ["d2"])
+    assert all(discovery.status(f"vector-{i + 1}", "discovery-1") == "alive" for i in range(3))
+    discovery.partition(["discovery-1", "discovery-2"], ["discovery-3"])
     env.run(until=30)
-    assert discovery.status("d2", "d0") == "failed"
-    assert discovery.status("vector-3", "d0") == "failed"   # nobody on this side vouches for it
-    assert discovery.status("vector-3", "d2") == "alive"    # its own host still does
+    assert discovery.status("discovery-3", "discovery-1") == "failed"
+    assert discovery.status("vector-3", "discovery-1") == "failed"   # nobody on this side vouches for it
+    assert discovery.status("vector-3", "discovery-3") == "alive"    # its own host still does
     discovery.heal()
     env.run(until=45)
     assert all(discovery.status(n, o) == "alive" for o in discovery.hosts
@@ -123,3 +123,16 @@ def test_the_same_seed_gives_the_same_history():
         return [(round(t, 6), o, c.member.node_id, c.member.status.value)
                 for t, o, c in discovery.cluster.changes]
     assert history(9) == history(9)
+
+
+def test_the_live_fault_plan_partitions_and_isolates_discovery_nodes():
+    params = replace(params_from(500, 3000), reconnect_interval=2.0, sync_interval=0, reap_after=0)
+    env, discovery = run_discovery(params, nodes=3, seed=2)
+    env.run(until=5)
+    discovery.set_faults(isolate=["discovery-2"])
+    env.run(until=25)
+    assert discovery.status("discovery-2") == "failed"
+    assert discovery.status("discovery-3") == "alive"
+    discovery.set_faults()          # a new, empty plan replaces it
+    env.run(until=40)
+    assert all(discovery.status(h, o) == "alive" for o in discovery.hosts for h in discovery.hosts)
