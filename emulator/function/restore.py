@@ -190,6 +190,10 @@ async def read_ahead(chunks, depth: int = 4):
             async for chunk in chunks:
                 await queue.put(chunk)
             await queue.put(done)
+        except asyncio.CancelledError:
+            # The consumer stopped early (client gone, response cut) and cancelled us:
+            # end. Handing this to a full queue would wait forever for a reader.
+            raise
         except BaseException as exc:  # hand the failure to the consumer
             await queue.put(exc)
 

@@ -86,3 +86,30 @@ async def test_the_function_view_carries_the_profile_and_its_fit_report(make_fun
         view = (await r.json())["platform"]
     assert view["profile"] == "lambda-url" and view["max_payload"] == 6 * MiB
     assert any("must be split into 17 parts" in line for line in view["fit"])
+
+
+async def test_a_stream_still_running_at_the_timeout_is_cut(make_function, http):
+    platform = PlatformLimits(stream_unthrottled_bytes=0, stream_rate_bytes_s=MiB, timeout_s=0.5)
+    wkp = await client(make_function, http, platform=platform)
+    assert (await wkp.persist(os.urandom(2 * MiB), "full", Cursor(0, 1))).status == 200
+    with pytest.raises(aiohttp.ClientPayloadError):
+        await wkp.restore()                                 # 2 MiB at 1 MiB/s outlasts 0.5 s
+    async with http.get(wkp.endpoint + "/_wkp/metrics?format=json") as r:
+        assert (await r.json())["/restore"]["requests"] == {"dropped": 1}
+
+
+async def test_read_ahead_ends_when_its_reader_stops_early_with_a_full_queue():
+    """A cut or timed-out restore stops reading; the producer, blocked on a full queue,
+    must end when cancelled (it once handed its cancellation to the queue and waited)."""
+    import asyncio
+
+    from emulator.function.restore import read_ahead
+
+    async def chunks():
+        for _ in range(100):
+            yield b"x"
+    reader = read_ahead(chunks(), depth=2)
+    assert await reader.__anext__() == b"x"
+    for _ in range(10):  # let the producer fill the queue and block on it
+        await asyncio.sleep(0)
+    await asyncio.wait_for(reader.aclose(), 5)
