@@ -199,7 +199,9 @@ class PlatformWorld(World):
         while True:
             k += 1
             wake = self.t0 + k * policy.interval_s
-            if wake - self.t0 >= self.duration_s:
+            # A scale's SIGTERMs take up to the grace; one ending after the timeline would start
+            # pods after the runner's final stop, so none is begun that late.
+            if wake - self.t0 >= self.duration_s - self.platform.stop_grace_s - 1:
                 return
             yield self.env.timeout(max(0.0, wake - self.env.now))
             self._split_load(policy.kind)
@@ -232,7 +234,7 @@ def set_write_rate(pod, rate: float) -> None:
     """Change a pod's steady write rate from now: the writes due so far are counted first,
     then its workload's counters restart at now (its bursts, if any, re-anchor too)."""
     workload = pod.workload
-    if workload.rate == rate:
+    if workload.rate == rate or pod._draining:   # mid-event: its writes cannot be counted now
         return
     pod.accrue()
     workload.rate = rate

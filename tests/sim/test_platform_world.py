@@ -171,3 +171,12 @@ def test_bad_platform_sections_are_refused_at_load_naming_the_key_and_line(extra
     with pytest.raises(ScenarioError) as err:
         parse_scenario(BASE.format(duration="10m", replicas=2, extra=extra))
     assert where in str(err.value)
+
+
+def test_no_autoscaling_starts_pods_after_the_timeline_so_the_run_ends():
+    extra = AUTOSCALE.replace('load = [["0m", 20], ["20m", 100], ["40m", 100], ["50m", 20]]',
+                              'load = [["0m", 20], ["9m", 20], ["10m", 120]]')
+    result, events = run(extra, duration="10m")
+    end = result.evidence.start + 600
+    assert not [e for e in events if e["kind"] == "engine.starting" and e["at"] > end]
+    assert all(e["at"] <= end - 30 for e in of(events, "autoscale.scaled"))
