@@ -88,32 +88,44 @@ class DockerPod:
 
     def _follow(self) -> None:
         """Copy the container's output to the log (the first stdout line is the ready line),
-        then take its exit status and remove it."""
-        pending = b""
+        then take its exit status and remove it.
+
+        A client of its own: the attach holds its connection for the pod's whole life,
+        which must not starve the shared client's pool when the fleet is large."""
+        import docker
+        pending, ready_seen, code = b"", False, -1
+        own = None
         try:
-            stream = self.api.attach(self.id, stdout=True, stderr=True, stream=True, logs=True, demux=True)
+            own = docker.from_env()
+            stream = own.api.attach(self.id, stdout=True, stderr=True, stream=True, logs=True, demux=True)
             with self.log_path.open("ab") as out:
                 for stdout, stderr in stream:
-                    if stdout and not self._ready.done():
+                    if stdout and not ready_seen:
                         pending += stdout
+                        stdout = b""
                         if b"\n" in pending:
                             line, _, stdout = pending.partition(b"\n")
+                            ready_seen = True
                             self._settle(self._ready, line)
-                    if stdout and self._ready.done():
+                    if stdout:
                         out.write(stdout)
                     if stderr:
                         out.write(stderr)
                     out.flush()
+                if pending and not ready_seen:  # it ended mid-line: keep what it said
+                    out.write(pending)
         except Exception as exc:  # the daemon went away: the wait below says how it ended
             log.warning("%s: following its output failed: %s", self.name, exc)
-        self._settle(self._ready, None)
-        code = -1
+        self._settle(self._ready, None)  # no-op once the ready line came
+        api = own.api if own is not None else self.api
         try:
-            code = exit_status(self.api.wait(self.id).get("StatusCode", -1))
+            code = exit_status(api.wait(self.id).get("StatusCode", -1))
         except Exception as exc:
             log.warning("%s: waiting for it failed: %s", self.name, exc)
         with contextlib.suppress(Exception):
-            self.api.remove_container(self.id, force=True)
+            api.remove_container(self.id, force=True)
+        if own is not None:
+            own.close()
         self._settle(self._exit, code)
 
     async def start(self, timeout_s: float) -> "DockerPod":
