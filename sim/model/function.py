@@ -38,6 +38,7 @@ from emulator.store.memory import MemoryStore
 from .network import Network
 
 DROPPED = "dropped"  # as emulator.function.metrics counts a connection the outage fault closed
+PRUNE_AT = 16        # warm objects kept before those below the chain head are dropped
 ANSWER_BYTES = 64    # a JSON answer ({"cursor": ..., "stored_at": ...}) on the wire
 
 
@@ -239,7 +240,9 @@ class SimFunction:
         return warm
 
     def _prune(self, warm: Warm) -> None:
-        if warm.head is not None:
+        """Objects below the head are never read again (chains.InstanceState.prune); pruned
+        in batches, since a push leaves one behind and a rebuild per push costs more."""
+        if warm.head is not None and len(warm.objects) > PRUNE_AT:
             warm.objects = {k: o for k, o in warm.objects.items() if o.cursor_to >= warm.head}
 
     def _retire_below(self, warm: Warm, full: Cursor) -> None:
