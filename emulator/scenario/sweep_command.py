@@ -7,7 +7,8 @@ worst data-at-risk window, per combination (summary, sweep.json, whatif.png).
 
 Exit status: 0 every run finished (whatever its verdict: a sweep explores),
 1 some run stopped with an error, 2 a bad file or option (before anything
-runs), 3 the Dask scheduler could not be reached or has no workers.
+runs), 3 the Dask scheduler could not be reached or has no workers, 130
+interrupted (Ctrl-C).
 """
 from __future__ import annotations
 
@@ -123,6 +124,10 @@ def run_sweep(args) -> int:
     except SchedulerUnreachable as exc:
         print(f"wkp-emu scenario sweep: {exc}", file=sys.stderr)
         return EXIT_NO_CLUSTER
+    except KeyboardInterrupt:
+        print(f"wkp-emu scenario sweep: interrupted after {done[0]} of {len(tasks)} runs; nothing written",
+              file=sys.stderr)
+        return 130
     wall = round(time.perf_counter() - began, 3)
     sweep = build_sweep_report(scenario, combos, results, args, wall, cluster)
     out = Path(args.out or f"scenario-reports/{scenario.name}-sweep-{time.strftime('%Y%m%d-%H%M%S')}")

@@ -10,10 +10,10 @@ worker started from this environment: `dask worker ADDRESS`).
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 import tomllib
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -96,10 +96,17 @@ def run_local(tasks: list[PointTask], workers: int, progress: Callable[[dict], N
             progress(results[-1])
         return results
     results = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for future in as_completed([pool.submit(run_point, t) for t in tasks]):
-            results.append(future.result())
-            progress(results[-1])
+    pool = multiprocessing.Pool(workers)
+    try:
+        for result in pool.imap_unordered(run_point, tasks):
+            results.append(result)
+            progress(result)
+    except BaseException:
+        pool.terminate()  # Ctrl-C: the workers are stopped at once, runs in hand included
+        pool.join()
+        raise
+    pool.close()
+    pool.join()
     return sorted(results, key=lambda r: r["index"])
 
 
