@@ -137,10 +137,14 @@ class AutoscalePolicy:
         tolerance = _number(table, "tolerance", where, default=0.1)
         if tolerance >= 1:
             raise SimConfigError(f"{where}.tolerance", f"must be below 1, got {tolerance:g}")
-        load = LoadCurve.from_value(table["load"], f"{where}.load") if "load" in table else None
+        out_cooldown = _duration(table, "scale_out_cooldown", where, default=60.0)
+        in_cooldown = _duration(table, "scale_in_cooldown", where, default=300.0)
+        if "load" not in table:  # each engine's own constant rate would make the metric per engine fixed
+            raise SimConfigError(f"{where}.load", "required: the kind's offered writes per second, "
+                                                  "a number or [[time, writes per second], ...]")
+        load = LoadCurve.from_value(table["load"], f"{where}.load")
         return cls(kind, target, counts["min_replicas"], counts["max_replicas"], metric, interval,
-                   _duration(table, "scale_out_cooldown", where, default=60.0),
-                   _duration(table, "scale_in_cooldown", where, default=300.0), tolerance, load)
+                   out_cooldown, in_cooldown, tolerance, load)
 
     def desired(self, metric_total: float, running: int) -> int:
         """The capacity target tracking asks for, before cooldowns, within [min, max]."""

@@ -186,7 +186,7 @@ class PlatformWorld(World):
 
     # ---- autoscaling ----------------------------------------------------------------------
     def _metric(self, policy) -> float:
-        """The kind's writes/s over the last interval: the offered load, or the engines' rates."""
+        """The kind's writes/s over the last interval: the offered load, shared by its engines."""
         t = self._scenario_time()
         if policy.load is not None:
             return policy.load.mean(max(0.0, t - policy.interval_s), t)

@@ -66,6 +66,7 @@ def test_load_curve_is_piecewise_linear_with_exact_means():
     ({"kind": "vector", "target": 5, "load": [["1h", 5], ["0h", 6]]}, "sim.autoscale.load.2",
      "increase"),
     ({"kind": "vector", "target": 5, "cooldown": 3}, "sim.autoscale.cooldown", "unknown key"),
+    ({"kind": "vector", "target": 5}, "sim.autoscale.load", "required"),
 ])
 def test_bad_tables_name_the_key(table, key, words):
     with pytest.raises(SimConfigError) as err:

@@ -164,8 +164,8 @@ max = "9s"
     ('[sim.autoscale]\nkind = "graph"\ntarget = 3', "sim.autoscale.kind: must name a kind of the fleet"),
     ('[sim.discovery]\nmode = "gossip"', "sim.discovery.mode: 'gossip' is not one of swim, fixed"),
     ('[sim]\nspot = 3', "sim.spot: must be written as [[sim.spot]] tables"),
-    ('[sim.autoscale]\nkind = "vector"\ntarget = 3\n[[step]]\nat = "1m"\naction = "scale"\n'
-     'kind = "vector"\nreplicas = 3', "line 27: step.1.kind: vector is autoscaled"),
+    ('[sim.autoscale]\nkind = "vector"\ntarget = 3\nload = 30\n[[step]]\nat = "1m"\naction = "scale"\n'
+     'kind = "vector"\nreplicas = 3', "line 28: step.1.kind: vector is autoscaled"),
 ])
 def test_bad_platform_sections_are_refused_at_load_naming_the_key_and_line(extra, where):
     with pytest.raises(ScenarioError) as err:
