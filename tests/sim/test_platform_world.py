@@ -180,3 +180,27 @@ def test_no_autoscaling_starts_pods_after_the_timeline_so_the_run_ends():
     end = result.evidence.start + 600
     assert not [e for e in events if e["kind"] == "engine.starting" and e["at"] > end]
     assert all(e["at"] <= end - 30 for e in of(events, "autoscale.scaled"))
+
+
+def test_an_isolated_discovery_node_fails_with_the_engines_it_hosts_on_the_other_side():
+    text = BASE.format(duration="60s", replicas=2, extra="""
+[discovery]
+suspicion_timeout_ms = 3000
+[sim.discovery]
+nodes = 3
+[[step]]
+at = "5s"
+action = "fault"
+target = "discovery"
+isolate = ["discovery-2"]
+[[step]]
+action = "wait"
+until = "member_failed"
+engine = "vector-2"
+timeout = "30s"
+""").replace("[discovery]\nenabled = false\n", "")
+    result = simulate(parse_scenario(text))
+    wait = result.evidence.steps[1]
+    assert wait.ok and 5 < wait.ended_s < 30        # vector-2 registered with discovery-2
+    last = result.evidence.member_samples[-1][1]
+    assert last["discovery-2"] == "failed" and last["discovery-3"] == "alive"
