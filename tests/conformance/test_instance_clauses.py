@@ -50,8 +50,14 @@ def test_a_function_that_hides_its_instances_is_approximated(lambda_like, tmp_pa
                for _, r in got.values())
 
 
-def test_a_function_with_one_instance_cannot_alternate(tmp_path_factory):
-    served = _function(tmp_path_factory, "fn-one", "--instances-max", "1")
+def shared_store(lambda_like, name: str) -> list[str]:
+    """Flags that put another function on lambda_like's moto (a bucket of its own): no second
+    embedded store to start."""
+    return ["--s3-endpoint", lambda_like.ready["s3_endpoint"], "--bucket", f"conformance-{name}"]
+
+
+def test_a_function_with_one_instance_cannot_alternate(tmp_path_factory, lambda_like):
+    served = _function(tmp_path_factory, "fn-one", "--instances-max", "1", *shared_store(lambda_like, "one"))
     try:
         got = outcomes(served.endpoint)
     finally:
@@ -60,3 +66,18 @@ def test_a_function_with_one_instance_cannot_alternate(tmp_path_factory):
     assert got["instances.reaped-retry.replayed"] == ("PASS", "")
     outcome, reason = got["instances.alternating.200"]
     assert outcome == "SKIP" and "not every request reached the instance asked for" in reason
+
+
+@pytest.mark.parametrize("profile", ["lambda-url", "gcf", "azure", "container"])
+def test_our_function_passes_them_under_every_profile(tmp_path_factory, lambda_like, profile):
+    """Cold starts set to 0: they make the run slower, not the answers different. The
+    container profile is one instance, so alternating between two cannot be routed."""
+    served = _function(tmp_path_factory, f"fn-{profile}", "--profile", profile, "--cold-start-ms", "0",
+                       *shared_store(lambda_like, profile))
+    try:
+        got = outcomes(served.endpoint)
+    finally:
+        assert served.stop() == 0
+    if profile == "container":
+        assert got.pop("instances.alternating.200")[0] == "SKIP"
+    assert got == {i: ("PASS", "") for i in IDS if i in got}
