@@ -125,13 +125,15 @@ def live(engines: int, idle_s: float, busy_s: float, tmp: Path) -> None:
         def workload(term):
             for kind in KINDS:
                 post(control, f"/v1/fleet/{kind}/workload", {"rate": 2})
-        result, _ = run_probe("busy", ["--control", control], busy_s, tmp / "busy.json", during=workload)
+        result, busy_cpu = run_probe("busy", ["--control", control], busy_s, tmp / "busy.json", during=workload)
         waits = result["event_waits"]
         watch_p99 = 1.0 + pct(status_walls, 0.99)
         print(f"engine event -> repainted row, {engines} engines writing: p50 {pct(waits, 0.5) * 1000:.0f} ms, "
               f"p99 {pct(waits, 0.99) * 1000:.0f} ms over {len(waits)} events (goal p99 <= 250 ms)   beside "
               f"`watch -n1 wkp-emu status`: p99 {watch_p99 * 1000:.0f} ms (one poll interval + a status run "
               f"of p99 {pct(status_walls, 0.99) * 1000:.0f} ms; ratio {pct(waits, 0.99) / watch_p99:.2f})", flush=True)
+        print(f"  the view's own CPU meanwhile: {busy_cpu * 100:.1f} % of one core; load average "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     finally:
         up.terminate()
         up.wait(180)

@@ -147,11 +147,10 @@ class FleetTable(ScrollView, can_focus=True):
         else:  # only wider cells can move the columns
             widths = column_widths([self.widths, *(self._made[n][2] for n in changed)])
         if widths != self.widths or self._header_for != widths:
-            self.widths = widths
+            self.widths = self._header_for = widths
             self._lines.clear()
             self._resize()
             if self.header is not None:
-                self._header_for = widths
                 self.header.update(Text(" " + "".join(h.ljust(w + GAP) for h, w in zip(COLUMNS, widths)),
                                         style="bold"))
             self.refresh()
