@@ -204,3 +204,12 @@ timeout = "30s"
     assert wait.ok and 5 < wait.ended_s < 30        # vector-2 registered with discovery-2
     last = result.evidence.member_samples[-1][1]
     assert last["discovery-2"] == "failed" and last["discovery-3"] == "alive"
+
+
+def test_autoscale_as_an_array_of_tables_one_per_kind():
+    from sim.platform_settings import sim_settings
+    one = '[[sim.autoscale]]\nkind = "vector"\ntarget = 4\nload = 8\n'
+    settings = sim_settings(parse_scenario(BASE.format(duration="10m", replicas=2, extra=one)))
+    assert [(p.kind, p.target) for p in settings.autoscale] == [("vector", 4.0)]
+    with pytest.raises(ScenarioError, match="line 26: sim.autoscale.2.kind: vector is autoscaled twice"):
+        parse_scenario(BASE.format(duration="10m", replicas=2, extra=one + one))
