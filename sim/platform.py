@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from emulator.durations import parse_duration
@@ -317,8 +317,3 @@ class SpotPlan:
         if spot.engine is not None:
             return [spot.engine] if spot.engine in running else []
         return [e for e in running if kind_of(e) == spot.kind][:spot.count]
-
-
-def with_overrides(platform: SimPlatform, **changes) -> SimPlatform:
-    """A copy with some fields changed (sweeps vary one platform parameter at a time)."""
-    return replace(platform, **changes)
