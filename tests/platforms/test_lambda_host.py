@@ -1,0 +1,211 @@
+"""The local Lambda host: real runtime processes (awslambdaric and the streaming bootstrap),
+the Runtime API over real HTTP, a Function URL front, on a real moto S3."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import random
+import time
+
+import aiohttp
+import pytest
+
+from emulator.platforms.lambda_host import function_url as url
+from emulator.platforms.lambda_host.host import LambdaHost, LambdaHostSettings
+from emulator.protocol.codec import Encoding
+from emulator.protocol.cursor import Cursor
+from emulator.protocol.function_instances import COLD_HEADER, INSTANCE_HEADER
+from emulator.protocol.headers import RestoreResponse
+from tests.support.wkp_client import WkpClient
+
+from .conftest import SECRET
+
+TEST_HANDLERS = "tests.platforms.lambda_handlers"
+MiB = 1024 * 1024
+
+
+def wkp_env(bucket) -> dict:
+    endpoint, name = bucket
+    return {"WKP_BUCKET": name, "WEFTKIT_PERSIST_SECRET": SECRET, "AWS_ENDPOINT_URL_S3": endpoint,
+            "AWS_ACCESS_KEY_ID": "wkp-emu", "AWS_SECRET_ACCESS_KEY": "wkp-emu",
+            "WKP_MAX_PAYLOAD": str(4 * MiB)}
+
+
+@pytest.fixture
+async def http():
+    async with aiohttp.ClientSession(auto_decompress=False) as session:
+        yield session
+
+
+@pytest.fixture
+async def make_host():
+    hosts = []
+
+    async def make(env=None, **settings) -> LambdaHost:
+        host = await LambdaHost(LambdaHostSettings(env=env or {}, **settings)).start()
+        hosts.append(host)
+        return host
+
+    yield make
+    for host in hosts:
+        await host.stop()
+
+
+async def until(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+def zstd_body(size: int) -> bytes:
+    """A valid zstd frame of about `size` bytes (random content does not compress)."""
+    return Encoding.ZSTD.compress(random.Random(size).randbytes(size), level=1)
+
+
+async def test_wkp_function_under_the_streaming_bootstrap(make_host, bucket, http):
+    host = await make_host(wkp_env(bucket), runtime="bootstrap")
+    wkp = WkpClient(http, host.endpoint, SECRET)
+    full = zstd_body(200_000)
+    first = await wkp.persist(full, "full", Cursor(1, 1))
+    assert first.status == 200, first.body
+    assert first.headers[INSTANCE_HEADER] == "i-1" and first.headers[COLD_HEADER] == "1"
+    delta = Encoding.ZSTD.compress(b"delta")
+    second = await wkp.persist(delta, "delta", Cursor(1, 2), Cursor(1, 1))
+    assert second.status == 200 and COLD_HEADER not in second.headers  # warm reuse
+    reply = await wkp.restore()
+    assert reply.status == 200 and reply.body == full + delta
+    meta = RestoreResponse.from_headers(reply.headers)
+    assert meta.cursor == Cursor(1, 2) and meta.checksum == hashlib.sha256(reply.body).hexdigest()
+    assert (await wkp.health()).status == 200
+    assert host.counters.cold_starts == 1 and host.counters.warm_hits == 3
+
+
+async def test_restore_over_6mb_streams_with_the_bootstrap_and_is_refused_buffered(make_host, bucket, http):
+    streaming = await make_host(wkp_env(bucket), runtime="bootstrap")
+    buffered = await make_host(wkp_env(bucket), runtime="awslambdaric")
+    wkp = WkpClient(http, streaming.endpoint, SECRET)
+    parts = [zstd_body(3_500_000) for _ in range(3)]  # each push fits; the chain is ~10 MB
+    assert (await wkp.persist(parts[0], "full", Cursor(1, 1))).status == 200
+    assert (await wkp.persist(parts[1], "delta", Cursor(1, 2), Cursor(1, 1))).status == 200
+    assert (await wkp.persist(parts[2], "delta", Cursor(1, 3), Cursor(1, 2))).status == 200
+    reply = await wkp.restore()
+    assert reply.status == 200 and reply.body == b"".join(parts)
+    assert RestoreResponse.from_headers(reply.headers).checksum == hashlib.sha256(reply.body).hexdigest()
+    # the managed runtime's buffered answer is over 6 MB: the Runtime API refuses it, the URL 502s
+    refused = await WkpClient(http, buffered.endpoint, SECRET, instance_id=wkp.instance_id).restore()
+    assert refused.status == 502 and refused.body == b"Internal Server Error"
+    assert buffered.counters.errors == 1
+
+
+async def test_an_event_over_6mb_is_refused_before_the_function(make_host, bucket, http):
+    host = await make_host(wkp_env(bucket), runtime="bootstrap")
+    wkp = WkpClient(http, host.endpoint, SECRET)
+    body = zstd_body(5 * MiB)  # 5 MiB of body is 6.7 MiB of base64 in the event
+    reply = await wkp.persist(body, "full", Cursor(1, 1))
+    assert reply.status == 413
+    assert reply.json() == {"Message": "Request must be smaller than 6291456 bytes for the "
+                                       "InvokeFunction operation"}
+    assert host.counters.invocations == 0 and host.instances == {}
+    # just over the function's own limit (4 MiB) reaches it: WKP-1's 413 naming the limit
+    over = await wkp.persist(zstd_body(4 * MiB + 100), "full", Cursor(1, 1))
+    assert over.status == 413 and over.headers["X-WeftKit-Max-Payload"] == str(4 * MiB)
+
+
+async def test_runtime_api_headers_event_shape_and_instance_tmp(make_host, http):
+    host = await make_host(runtime="awslambdaric", handler=f"{TEST_HANDLERS}.echo", timeout_s=30)
+    replies = []
+    for _ in range(2):
+        async with http.post(host.endpoint + "/p/a?x=1&x=2", data=b"\xff\x00",
+                             headers={"X-Custom": "A", "Cookie": "c=1; d=2"}) as r:
+            replies.append((r.status, dict(r.headers), await r.json()))
+    (s1, h1, b1), (s2, h2, b2) = replies
+    assert s1 == s2 == 200 and h1[COLD_HEADER] == "1" and COLD_HEADER not in h2
+    event = b1["event"]
+    assert event["version"] == "2.0" and event["rawPath"] == "/p/a" and event["rawQueryString"] == "x=1&x=2"
+    assert event["requestContext"]["http"]["method"] == "POST" and event["isBase64Encoded"] is True
+    assert event["headers"]["x-custom"] == "A" and event["cookies"] == ["c=1", "d=2"]
+    assert event["queryStringParameters"] == {"x": "1,2"}
+    assert b1["arn"].endswith(":function:wkp-function") and 0 < b1["remaining_ms"] <= 30_000
+    assert b1["request_id"] != b2["request_id"] and b1["request_id"] == event["requestContext"]["requestId"]
+    assert (b1["tmp_calls"], b2["tmp_calls"], b1["pid"]) == (1, 2, b2["pid"])  # /tmp and memory survive
+
+
+async def test_timeout_resets_the_instance_and_answers_502(make_host, http):
+    host = await make_host(runtime="awslambdaric", handler=f"{TEST_HANDLERS}.sleep", timeout_s=1.0)
+    started = time.monotonic()
+    async with http.get(host.endpoint + "/?s=30") as r:
+        assert r.status == 502 and await r.text() == "Internal Server Error"
+    assert time.monotonic() - started < 5 and host.counters.timeouts == 1
+    async with http.get(host.endpoint + "/?s=0") as r:  # same instance id, a new runtime: a cold start
+        assert r.status == 200 and r.headers[INSTANCE_HEADER] == "i-1" and r.headers[COLD_HEADER] == "1"
+
+
+async def test_throttle_at_the_instance_limit_then_reap_after_keep_alive(make_host, http):
+    host = await make_host(runtime="awslambdaric", handler=f"{TEST_HANDLERS}.sleep", instances_max=1,
+                           keep_alive_s=0.5, timeout_s=30)
+    slow = asyncio.create_task(http.get(host.endpoint + "/?s=1.5"))
+    await until(lambda: _inflight(host))
+    async with http.get(host.endpoint + "/?s=0") as r:
+        assert r.status == 429 and r.headers["Retry-After"] == "1"
+    async with await slow as r:
+        assert r.status == 200
+    pid = host.instances["i-1"].process.pid
+
+    async def reaped():
+        return host.pool.counters.live == 0 and not host.instances and _gone(pid)
+
+    await until(reaped)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+async def _inflight(host):
+    return host.pool.counters.inflight == 1 and "i-1" in host.instances and host.instances["i-1"].invocations
+
+
+async def test_handler_error_init_error_and_plain_results(make_host, http):
+    failing = await make_host(runtime="awslambdaric", handler=f"{TEST_HANDLERS}.fail")
+    async with http.get(failing.endpoint + "/") as r:
+        assert r.status == 502
+    plain = await make_host(runtime="awslambdaric", handler=f"{TEST_HANDLERS}.plain")
+    async with http.get(plain.endpoint + "/") as r:
+        assert r.status == 200 and await r.json() == {"hello": "world"}
+    no_bucket = await make_host(runtime="bootstrap", init_timeout_s=10)  # no WKP_BUCKET: /init/error
+    async with http.get(no_bucket.endpoint + "/health") as r:
+        assert r.status == 502
+    assert no_bucket.counters.errors == 1 and no_bucket.instances == {}
+
+
+async def test_steering_and_reaping_through_the_admin_surface(make_host, http):
+    host = await make_host(runtime="awslambdaric", handler=f"{TEST_HANDLERS}.plain")
+    async with http.get(host.endpoint + "/") as r:
+        assert r.headers[INSTANCE_HEADER] == "i-1"
+    async with http.get(host.endpoint + "/", headers={INSTANCE_HEADER: "new"}) as r:
+        assert r.headers[INSTANCE_HEADER] == "i-2" and r.headers[COLD_HEADER] == "1"
+    async with http.get(host.endpoint + "/", headers={INSTANCE_HEADER: "i-1"}) as r:
+        assert r.headers[INSTANCE_HEADER] == "i-1" and COLD_HEADER not in r.headers
+    async with http.get(host.endpoint + "/_wkp/instances") as r:
+        view = await r.json()
+        assert {i["id"] for i in view["instances"]} == {"i-1", "i-2"} and view["cold_starts"] == 2
+    async with http.post(host.endpoint + "/_wkp/instances/reap") as r:
+        assert sorted((await r.json())["reaped"]) == ["i-1", "i-2"]
+    assert host.instances == {}
+
+
+def test_function_url_reads_buffered_results_and_preludes():
+    assert url.read_buffered(b'{"a": 1}') == url.UrlResponse(200, (("Content-Type", "application/json"),),
+                                                             b'{"a": 1}')
+    r = url.read_buffered(b'{"statusCode": 201, "headers": {"x": "1"}, "body": "aGk=", '
+                          b'"isBase64Encoded": true, "cookies": ["k=v"]}')
+    assert (r.status, r.headers, r.body) == (201, (("x", "1"), ("Set-Cookie", "k=v")), b"hi")
+    with pytest.raises(url.BadResult):
+        url.read_buffered(b'{"statusCode": "x"}')
+    assert url.read_prelude(b'{"statusCode": 204, "headers": {"a": "b"}}') == (204, [("a", "b")])
