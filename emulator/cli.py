@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "emulator.containers.command",
     "emulator.containers.compose_command",
     "emulator.containers.compose_store",
+    "emulator.platforms.lambda_host.command",
 ]
 
 
