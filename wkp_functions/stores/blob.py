@@ -20,7 +20,7 @@ from typing import Iterable, Iterator, Mapping
 from azure.core import MatchConditions
 from azure.core.exceptions import (AzureError, ResourceExistsError, ResourceModifiedError,
                                    ResourceNotFoundError)
-from azure.storage.blob import BlobServiceClient, ContainerClient
+from azure.storage.blob import BlobServiceClient, ContainerClient, LinearRetry
 
 from . import NotFound, ObjectInfo, PreconditionFailed, StoreUnavailable
 
@@ -57,12 +57,13 @@ class BlobStore:
 
     @classmethod
     def from_connection_string(cls, connection_string: str, container: str, *,
-                               timeout_s: float = 10.0) -> "BlobStore":
-        # few, quick retries: past them the engine's own retry takes over (503)
+                               timeout_s: float = 10.0, block_size: int = DEFAULT_BLOCK_SIZE) -> "BlobStore":
+        # few, quick retries: past them the engine's own retry takes over (503). The
+        # storage SDK's default waits 15 s, then 45 s, ... before giving up.
+        retry = LinearRetry(backoff=0.3, random_jitter_range=0.1, retry_total=2)
         service = BlobServiceClient.from_connection_string(
-            connection_string, retry_total=2, retry_backoff_factor=0.2, retry_backoff_max=2,
-            connection_timeout=timeout_s, read_timeout=timeout_s * 6)
-        return cls(service.get_container_client(container))
+            connection_string, retry_policy=retry, connection_timeout=timeout_s, read_timeout=timeout_s * 6)
+        return cls(service.get_container_client(container), block_size=block_size)
 
     @property
     def name(self) -> str:

@@ -89,7 +89,7 @@ class GCSStore:
         self.bucket = client.bucket(bucket)
         self.timeout = timeout_s
         # transient failures are retried a little, then the engine's own retry takes over (503)
-        self.retry = Retry(initial=0.1, maximum=1.0, timeout=timeout_s / 4)
+        self.retry = Retry(initial=0.1, maximum=1.0, timeout=min(5.0, timeout_s / 4))
 
     @classmethod
     def from_env(cls, bucket: str, *, project: str | None = None, timeout_s: float = 60.0,
