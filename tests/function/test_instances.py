@@ -190,3 +190,15 @@ async def test_a_push_from_a_head_another_instance_moved_is_409_not_a_fork(make_
     assert stale.status == 409, stale.body
     restored = await wkp.restore()
     assert restored.headers["X-WeftKit-Cursor"] == "wkc_0000_0015"
+
+
+async def test_a_push_from_a_head_overtaken_by_another_instance_s_full_is_409(make_function, http):
+    _, wkp = await client(make_function, http, instances_max=2, instance_concurrency=1)
+    first = await steered_persist(wkp, BODY, "full", Cursor(0, 10), steer="new")
+    a = first.headers[INSTANCE_HEADER]
+    newer = await steered_persist(wkp, BODY + b"f", "full", Cursor(0, 20), steer="new")
+    assert newer.status == 200 and newer.headers[INSTANCE_HEADER] != a
+    stale = await steered_persist(wkp, BODY + b"d", "delta", Cursor(0, 15), Cursor(0, 10), steer=a)
+    assert (stale.headers[INSTANCE_HEADER], stale.status) == (a, 409)
+    on_time = await steered_persist(wkp, BODY + b"e", "delta", Cursor(0, 25), Cursor(0, 20), steer=a)
+    assert on_time.status == 200                      # A caught up with the store, and goes on
