@@ -191,3 +191,25 @@ def test_docker_exec_runs_the_command_against_containers_and_removes_them(tmp_pa
                           cwd=REPO, env=child_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert containers(state) == [] and volumes(state) == []
+
+
+@pytest.mark.timeout(900)  # a rebuild of the top layer: seconds on a quiet machine, minutes on a loaded one
+def test_docker_up_rebuilds_a_stale_image_and_says_how_long_it_took(tmp_path, docker_image, monkeypatch):
+    from emulator.containers.image import LABEL_SOURCE
+    client, tag = docker_image
+    monkeypatch.delenv("WKP_EMU_ENGINE_IMAGE", raising=False)
+    # The image as if built from other source: the same layers, a different source label.
+    stale = client.containers.create(tag, ["true"], entrypoint=[])
+    try:
+        stale.commit(*tag.split(":"), changes=[f"LABEL {LABEL_SOURCE}=stale"])
+    finally:
+        stale.remove(force=True)
+    emu = start_emulator(tmp_path, MANUAL, "--backend", "docker", timeout=600)
+    try:
+        err = (tmp_path / "up.stderr").read_text()
+        assert f"wkp-emu: building {tag} (the project's wheel)" in err
+        assert f"wkp-emu: built the engine image {tag} in " in err
+        assert client.images.get(tag).labels[LABEL_SOURCE] not in ("stale", "")
+        assert engine_status(emu.engine_url("relational-1"))["kind"] == "relational"
+    finally:
+        assert emu.stop() == 0
