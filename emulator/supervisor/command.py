@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .config import BACKENDS, ConfigFileError, EmulatorConfig, load_config, with_profiles
+from .config import BACKENDS, FUNCTION_TARGET_NAMES, ConfigFileError, EmulatorConfig, load_config, with_profiles
 from .console import Console
 from .starter import STARTER
 from .supervisor import ActionError, Supervisor
@@ -57,6 +57,9 @@ def _stack_options(p) -> None:
                    "aci, kubernetes); repeat for both")
     p.add_argument("--backend", choices=BACKENDS,
                    help="where engines run: process (default) or docker containers (overrides emulator.backend)")
+    p.add_argument("--function", dest="function_target", choices=FUNCTION_TARGET_NAMES,
+                   help="which WKP-1 function serves the engines: aiohttp (default) or lambda, the "
+                   "Lambda reference function on the local Lambda host (overrides [function] target)")
 
 
 def resolve_config(args) -> EmulatorConfig:
@@ -71,6 +74,8 @@ def resolve_config(args) -> EmulatorConfig:
         changes["control_port"] = args.port
     if getattr(args, "backend", None):
         changes["backend"] = args.backend
+    if getattr(args, "function_target", None):
+        changes["function_target"] = args.function_target
     if getattr(args, "headless", None):
         changes["headless"] = True
     if changes:

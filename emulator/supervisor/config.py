@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from emulator.platforms.profiles import ENGINE_PROFILES, FUNCTION_PROFILES, engine_profile
 from emulator.protocol.names import ENGINE_KINDS
 
+from .function_targets import FUNCTION_TARGETS
 from .workload_config import WorkloadError, WorkloadSpec, parse_workload
 
 DEFAULT_FLEET = {"relational": 1, "vector": 2, "filestore": 1}
@@ -24,6 +25,7 @@ DEFAULT_KIND_ENV = {"relational": {"WEFTKIT_PERSIST_TAKEOVER": "newest"}}
 RECYCLE_VOLUMES = ("empty", "keep")
 INSTANCE_IDS = ("stable", "new")
 BACKENDS = ("process", "docker")  # where engine pods run (supervisor/backends)
+FUNCTION_TARGET_NAMES = tuple(FUNCTION_TARGETS)  # which function up runs (function_targets.py)
 # Fast enough to watch in a demo, slow enough to stay idle: every 10 seconds.
 DEFAULT_SCHEDULE = "*/10 * * * * *"
 
@@ -62,6 +64,7 @@ class EmulatorConfig:
     store_port: int = 0
     bucket: str = "wkp-emu"
     function_port: int = 8787
+    function_target: str = "aiohttp"  # [function] target: a key of function_targets.FUNCTION_TARGETS
     max_payload: int = 100 * 1024 * 1024
     max_inflight: int = 256
     async_storage: bool = False
@@ -98,6 +101,7 @@ _SCALARS: dict[str, dict[str, tuple[str, type, Any]]] = {
     "store": {"endpoint": ("store_endpoint", str, None), "port": ("store_port", int, "port"),
               "bucket": ("bucket", str, None)},
     "function": {"port": ("function_port", int, "port"),
+                 "target": ("function_target", str, FUNCTION_TARGET_NAMES),
                  "max_payload": ("max_payload", int, "positive"),
                  "max_inflight": ("max_inflight", int, "positive"),
                  "async": ("async_storage", bool, None),

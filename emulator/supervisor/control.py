@@ -230,8 +230,7 @@ class ControlSurface:
         writes to the store just emptied)."""
         s = self.sup
         removed = await s.services.store.delete_prefix("")
-        from emulator.function.keys import CHAINS
-        s.services.function.runner.app[CHAINS].forget_all()
+        s.services.function.forget_warm_state()
         s.forget_witnesses()
         s.events.emit("store.reset", "store", removed=removed)
         return removed

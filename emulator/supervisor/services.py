@@ -13,13 +13,11 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from emulator.function.config import FunctionConfig
-from emulator.function.keys import FAULTS, METRICS, STORE
-from emulator.function.runner import RunningFunction, start_function
 from emulator.store.moto_server import EmbeddedS3
 
 from .addresses import HOST
-from .config import EmulatorConfig, function_settings
+from .config import EmulatorConfig
+from .function_targets import FUNCTION_TARGETS
 from .processes import Child, child_env, start_child
 
 log = logging.getLogger("wkp.supervisor")
@@ -33,7 +31,7 @@ class Services:
     host: str = HOST  # the pod backend's advertised address: engines reach the services there
     s3: EmbeddedS3 | None = None
     s3_endpoint: str = ""
-    function: RunningFunction | None = None
+    function: object | None = None  # a function_targets target: aiohttp or lambda
     discovery: Child | None = None
 
     @property
@@ -43,15 +41,15 @@ class Services:
     @property
     def store(self):
         """The function's store (with injected store faults applied)."""
-        return self.function.runner.app[STORE]
+        return self.function.store
 
     @property
     def faults(self):
-        return self.function.runner.app[FAULTS]
+        return self.function.faults
 
     @property
     def metrics(self):
-        return self.function.runner.app[METRICS]
+        return self.function.metrics
 
     @property
     def discovery_api(self) -> str | None:
@@ -66,13 +64,8 @@ class Services:
             self.s3_endpoint = self.s3.endpoint
 
     async def start_function(self) -> None:
-        cfg = self.config
-        limits, instances, platform = function_settings(cfg)  # [function] profile and instances
-        fn_config = FunctionConfig(
-            secret=self.secret, s3_endpoint=self.s3_endpoint, bucket=cfg.bucket, limits=limits,
-            async_storage=cfg.async_storage, fault_seed=cfg.fault_seed, instances=instances,
-            platform=platform, instances_dir=str(self.state_dir / "function-instances"))
-        self.function = await start_function(fn_config, self.host, cfg.function_port)
+        """The [function] target's function (function_targets.py)."""
+        self.function = await FUNCTION_TARGETS[self.config.function_target].start(self)
 
     async def start_discovery(self) -> None:
         if not self.config.discovery:
@@ -87,7 +80,7 @@ class Services:
         if self.discovery is not None:
             await self.discovery.stop(10)
         if self.function is not None:
-            await self.function.runner.cleanup()
+            await self.function.stop()
         if self.s3 is not None:
             await asyncio.to_thread(self.s3.stop)
 

@@ -22,6 +22,7 @@ port = 8787                   # WEFTKIT_PERSIST_ENDPOINT = http://127.0.0.1:8787
 max_payload = 104857600       # 100 MiB compressed, the seed's limit
 max_inflight = 256            # concurrent requests before 429
 async = false                 # true: answer 202 and store in the background
+# target = "aiohttp"         # aiohttp | lambda: the Lambda function on the local Lambda host
 # Platform profile and instances (docs/functions.md); unset: one long-running function.
 # profile = "lambda-url"      # lambda-url | gcf | azure | container: that platform's limits and instances
 # instances_max = 4           # instances at most (the profile's when one is set)

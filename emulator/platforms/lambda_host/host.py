@@ -105,9 +105,19 @@ class HostCounters:
     cold_start_s: list = field(default_factory=list)  # process start to first poll, each cold start
 
 
+WKP_PATHS = ("/persist", "/restore", "/health")
+
+
 class LambdaHost:
-    def __init__(self, settings: LambdaHostSettings, *, host: str = "127.0.0.1"):
+    """`faults` (emulator.function.faults.FaultTable) and `metrics`
+    (emulator.function.metrics.Metrics), when given, are applied and kept at the
+    Function URL, in front of the function: `wkp-emu up --function lambda`
+    injects request faults and reads request counters there."""
+
+    def __init__(self, settings: LambdaHostSettings, *, host: str = "127.0.0.1", faults=None,
+                 metrics=None):
         self.settings, self.host = settings, host
+        self.faults, self.metrics = faults, metrics
         self.pool = InstancePool(limit=settings.instances_max, per_instance_concurrency=1,
                                  keep_alive_s=settings.keep_alive_s, cold_start_s=0.0,
                                  retry_after_s=settings.retry_after_s)
@@ -223,6 +233,24 @@ class LambdaHost:
             except Exception:
                 log.exception("reaping instances failed")
 
+    def view(self) -> dict:
+        """The instances as the function's metrics show them (the aiohttp function's shape)."""
+        c, now = self.pool.counters, time.monotonic()
+        return {"live": c.live, "busy": c.busy, "inflight": c.inflight, "cold_starts": c.cold_starts,
+                "warm_hits": c.warm_hits, "throttles": c.throttles, "reaped": c.reaped,
+                "settings": {"instances_max": self.pool.limit, "instance_concurrency": 1,
+                             "keep_alive_s": self.pool.keep_alive_s, "runtime": self.settings.runtime},
+                "instances": [{"id": v.instance_id, "inflight": v.inflight, "invocations": v.invocations,
+                               "idle_s": None if v.idle_since is None else round(now - v.idle_since, 3)}
+                              for v in self.pool.instances()]}
+
+    def reap_idle(self) -> list[str]:
+        """Reap every idle instance now (their memory and /tmp go with them)."""
+        gone = self.pool.reap_idle(time.monotonic())
+        for instance_id in gone:
+            self._forget(instance_id)
+        return gone
+
     async def _list_instances(self, request: web.Request) -> web.Response:
         views = [{"id": v.instance_id, "inflight": v.inflight, "invocations": v.invocations,
                   "pid": self.instances[v.instance_id].process.pid
@@ -242,6 +270,35 @@ class LambdaHost:
     # ---- the Function URL
 
     async def _invoke(self, request: web.Request) -> web.StreamResponse:
+        if self.metrics is None or request.path not in WKP_PATHS:
+            return await self._faulty_invoke(request)
+        started, status, out = time.perf_counter(), 500, 0
+        try:
+            response = await self._faulty_invoke(request)
+            status = response.status
+            out = response.body_length if response.prepared else len(response.body or b"")
+            return response
+        except _Dropped:
+            status = "dropped"
+            raise
+        finally:
+            self.metrics.observe(request.path, status, time.perf_counter() - started,
+                                 request.content_length or 0, out or 0)
+
+    async def _faulty_invoke(self, request: web.Request) -> web.StreamResponse:
+        if self.faults is not None and request.path in WKP_PATHS:
+            hit = self.faults.on_request(request.path, request.content_length)
+            if hit.delay_s:
+                await asyncio.sleep(hit.delay_s)
+            if hit.drop:
+                request.transport.abort()
+                raise _Dropped()
+            if hit.status is not None:
+                return web.json_response({"error": "InjectedFault", "reason": hit.reason},
+                                         status=hit.status, headers=hit.headers)
+        return await self._call(request)
+
+    async def _call(self, request: web.Request) -> web.StreamResponse:
         s = self.settings
         body = await request.read()
         request_id = str(uuid.uuid4())
@@ -387,6 +444,10 @@ class LambdaHost:
 
 class InitFailed(RuntimeError):
     pass
+
+
+class _Dropped(web.HTTPServiceUnavailable):
+    """The outage fault closed the connection: nothing was sent (aiohttp ends it quietly)."""
 
 
 def _url_error(named: dict) -> web.Response:

@@ -42,7 +42,7 @@ def _ensure_bucket(endpoint: str, bucket: str) -> None:
 
 
 async def start_lambda_function(settings: LambdaFunctionSettings, host: str = "127.0.0.1",
-                                port: int = 0) -> LambdaHost:
+                                port: int = 0, *, faults=None, metrics=None) -> LambdaHost:
     await asyncio.to_thread(_ensure_bucket, settings.s3_endpoint, settings.bucket)
     profile = function_profile("lambda-url")
     env = {"WKP_BUCKET": settings.bucket, "WEFTKIT_PERSIST_SECRET": settings.secret,
@@ -54,4 +54,4 @@ async def start_lambda_function(settings: LambdaFunctionSettings, host: str = "1
         stream_unthrottled_bytes=profile.stream_unthrottled_bytes if settings.paced else None,
         stream_rate_bytes_s=profile.stream_rate_bytes_s if settings.paced else None,
         work_dir=settings.work_dir)
-    return await LambdaHost(host_settings, host=host).start(port)
+    return await LambdaHost(host_settings, host=host, faults=faults, metrics=metrics).start(port)
