@@ -34,13 +34,17 @@ from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 
+from ..profiles import function_profile
 from . import routes
 
 log = logging.getLogger("wkp.azure_host")
 
-MiB = 1024 * 1024
-REQUEST_LIMIT = 100 * MiB  # maxRequestLength: 104857600 bytes
-ANSWER_LIMIT_S = 230.0     # an HTTP trigger answers within 230 s, whatever functionTimeout says
+# The azure function profile's numbers (their sources are in profiles.py and docs/functions.md):
+# a request body up to maxRequestLength (104857600 bytes), an answer within 230 s whatever
+# functionTimeout says (the load balancer's idle timeout).
+AZURE = function_profile("azure")
+REQUEST_LIMIT = AZURE.max_request_bytes
+ANSWER_LIMIT_S = AZURE.timeout_s
 READ_CHUNK = 1024 * 1024
 
 
@@ -218,11 +222,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, response: func.HttpResponse) -> None:
         body = response.get_body() or b""
-        headers = {k.lower(): v for k, v in response.headers.items()}
-        headers.pop("content-length", None)
-        headers.pop("transfer-encoding", None)
-        if body and "content-type" not in headers and response.mimetype:
-            headers["content-type"] = (f"{response.mimetype}; charset={response.charset}"
+        # the function's own header names (HttpResponseHeaders lower-cases them) in HTTP's usual case;
+        # the length is the host's to say
+        headers = {"-".join(p.capitalize() for p in k.split("-")): v for k, v in response.headers.items()
+                   if k.lower() not in ("content-length", "transfer-encoding")}
+        if body and "Content-Type" not in headers and response.mimetype:
+            headers["Content-Type"] = (f"{response.mimetype}; charset={response.charset}"
                                        if response.charset else response.mimetype)
         self.send_response(response.status_code)
         for name, value in headers.items():
