@@ -128,8 +128,12 @@ class FleetTable(ScrollView, can_focus=True):
             self._resize()
             self._reveal()
             self.refresh()
-        elif ticked:  # the ages of the pushes on screen
-            self.refresh()
+        elif ticked:  # the lines on screen whose push age reads differently now
+            top, height = self.scroll_offset.y, self.size.height
+            for y, name in enumerate(self.order[top:top + height], start=top):
+                made, row = self._lines.get(name), model.rows.get(name)
+                if made is None or row is None or made[1] != push_age(row.get("last_push"), now):
+                    self.refresh_line(y)
 
     def _remake(self, model, marked: set[str]) -> None:
         """After the fleet changed: the changed rows' cells, and the widths if they moved."""
