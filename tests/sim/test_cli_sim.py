@@ -61,7 +61,7 @@ def cli(capsys, *args) -> Answer:
     return Answer(code, out, err)
 
 
-def test_sim_run_writes_the_report_files_byte_identical_for_the_same_seed(tmp_path):
+def test_sim_run_writes_the_report_files_byte_identical_for_the_same_seed(tmp_path, capsys):
     outs = [tmp_path / "a", tmp_path / "b", tmp_path / "c"]
     first = wkp_emu("scenario", "run", "spot-interruption", "--sim", "--out", str(outs[0]))
     assert first.returncode == 0, first.stdout + first.stderr
@@ -74,8 +74,8 @@ def test_sim_run_writes_the_report_files_byte_identical_for_the_same_seed(tmp_pa
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
     report = json.loads((outs[0] / "report.json").read_text())
     assert report["runner"] == "simulated, seed 11" and report["passed"]
-    other = wkp_emu("scenario", "run", "spot-interruption", "--sim", "--seed", "12", "--no-picture",
-                    "--out", str(outs[2]))
+    other = cli(capsys, "scenario", "run", "spot-interruption", "--sim", "--seed", "12", "--no-picture",
+                "--out", str(outs[2]))
     assert other.returncode == 0 and "(simulated, seed 12" in other.stdout
 
 
