@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "emulator.containers.compose_command",
     "emulator.containers.compose_store",
     "emulator.platforms.lambda_host.command",
+    "emulator.platforms.package_command",
 ]
 
 

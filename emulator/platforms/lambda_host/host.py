@@ -72,6 +72,7 @@ class LambdaHostSettings:
     keep_alive_s: float | None = 600.0
     retry_after_s: float = 1.0
     work_dir: Path | None = None                 # instances' /tmp and logs (default: a temporary dir)
+    task_root: Path | None = None                # the function's code (default: this repository)
 
     def __post_init__(self):
         if self.runtime not in RUNTIMES:
@@ -189,7 +190,8 @@ class LambdaHost:
         inst.process = await start_runtime(
             s.runtime, instance_id=inst.id, api_address=inst.address, function_name=s.function_name,
             handler=s.handler, env=dict(s.env), timeout_s=s.timeout_s, memory_mb=s.memory_mb,
-            region=s.region, work_dir=self.work_dir)
+            region=s.region, work_dir=self.work_dir,
+            **({"task_root": Path(s.task_root)} if s.task_root else {}))
         polled = asyncio.create_task(inst.endpoint.polled.wait())
         exited = asyncio.create_task(inst.process.process.wait())
         try:

@@ -4,7 +4,10 @@ Two runtimes, a table so another is one entry:
 - `bootstrap`: the function's own custom runtime (wkp_functions.aws_lambda.bootstrap),
   which streams responses;
 - `awslambdaric`: Lambda's real runtime interface client (`python -m awslambdaric
-  module.function`), the managed Python runtime's loop, buffered responses only.
+  module.function`), the managed Python runtime's loop, buffered responses only;
+- `bundle`: the `bootstrap` script of a bundle written by `wkp-emu package
+  --target lambda`, run from the bundle's directory (the task root), exactly as
+  Lambda runs it.
 
 Each process gets the variables Lambda sets (AWS_LAMBDA_RUNTIME_API pointing
 at its own Runtime API endpoint, _HANDLER, AWS_LAMBDA_FUNCTION_NAME, ...), the
@@ -26,8 +29,10 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 HANDLER = "wkp_functions.aws_lambda.handler.handler"
 
 RUNTIMES = {
-    "bootstrap": lambda handler: [sys.executable, "-m", "wkp_functions.aws_lambda.bootstrap"],
-    "awslambdaric": lambda handler: [sys.executable, "-m", "awslambdaric", handler],
+    "bootstrap": lambda handler, root: [sys.executable, "-m", "wkp_functions.aws_lambda.bootstrap"],
+    "awslambdaric": lambda handler, root: [sys.executable, "-m", "awslambdaric", handler],
+    # a packaged bundle's own `bootstrap` script, run as Lambda runs it (its python3 is this one)
+    "bundle": lambda handler, root: [str(Path(root) / "bootstrap")],
 }
 
 
@@ -68,23 +73,24 @@ def _signal_group(pid: int, sig: int) -> None:
 
 async def start_runtime(runtime: str, *, instance_id: str, api_address: str, function_name: str,
                         handler: str, env: dict, timeout_s: float, memory_mb: int, region: str,
-                        work_dir: Path) -> RuntimeProcess:
+                        work_dir: Path, task_root: Path = REPO_ROOT) -> RuntimeProcess:
     tmp = work_dir / instance_id / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
     log_path = work_dir / instance_id / "runtime.log"
-    pythonpath = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
+    pythonpath = str(task_root)  # the function sees its own code, as in Lambda
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "/usr/bin:/bin")])
     child_env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp.parent), "LANG": "C.UTF-8",
+        "PATH": path, "HOME": str(tmp.parent), "LANG": "C.UTF-8",
         "PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1", "TMPDIR": str(tmp),
         "AWS_LAMBDA_RUNTIME_API": api_address, "_HANDLER": handler,
         "AWS_LAMBDA_FUNCTION_NAME": function_name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb), "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(timeout_s)),
-        "AWS_REGION": region, "AWS_DEFAULT_REGION": region, "LAMBDA_TASK_ROOT": str(REPO_ROOT),
+        "AWS_REGION": region, "AWS_DEFAULT_REGION": region, "LAMBDA_TASK_ROOT": str(task_root),
         "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime}",
         **env,
     }
     with open(log_path, "ab") as log:
         process = await asyncio.create_subprocess_exec(
-            *RUNTIMES[runtime](handler), cwd=str(REPO_ROOT), env=child_env, stdin=asyncio.subprocess.DEVNULL,
+            *RUNTIMES[runtime](handler, task_root), cwd=str(task_root), env=child_env, stdin=asyncio.subprocess.DEVNULL,
             stdout=log, stderr=log, start_new_session=True)
     return RuntimeProcess(instance_id, process, tmp, log_path)
