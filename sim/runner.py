@@ -88,6 +88,7 @@ def options_for(scenario: Scenario, calibration: dict | None = None) -> SimOptio
     sample = sim.get("sample_interval", max(0.5, scenario.duration_s / MAX_SAMPLES))
     return SimOptions(witness=witness, witnessed=witnessed, sample_s=sample,
                       start_delay_s=float((calibration or {}).get("engine_start_s", 0.5)),
+                      stop_delay_s=float((calibration or {}).get("engine_stop_s", 0.0)),
                       network=network, times=ServiceTimes.from_calibration(calibration))
 
 
@@ -154,11 +155,12 @@ class _Run:
         if rest > 0:
             yield self.env.timeout(rest)
         self.ledgers = {p.name: dict(sorted(p.volume.ledger.items())) for p in w.running()}
-        stops = [w.stop_pod(p) for _, p in sorted(w.pods.items()) if p.state != "exited"]
         for name in list(w.pods):
             w.cancel_replacement(name)
-        if stops:
-            yield self.env.all_of(stops)
+        for kind in sorted({p.kind for p in w.pods.values()}):  # kind by kind, as the live runner winds down
+            stops = [w.stop_pod(p) for _, p in sorted(w.pods.items()) if p.kind == kind and p.state != "exited"]
+            if stops:
+                yield self.env.all_of(stops)
         w.sample_function()
         self.end = self.env.now
         self._done = True

@@ -272,7 +272,11 @@ class Pod:
     def _exit(self, e: Exit) -> None:
         self.accepting = False
         self.state, self.exit_code, self._timer = "exited", e.code, self._timer + 1
-        self.world.pod_exited(self, e.code)
+        delay = self.world.options.stop_delay_s if self.exit_cause == "stopped" else 0.0
+        if delay > 0:  # a stopped process takes a moment to exit after its last push (calibration)
+            self.world.at(delay, lambda _: self.world.pod_exited(self, e.code))
+        else:
+            self.world.pod_exited(self, e.code)
 
     def _nothing(self, e) -> None:
         return None

@@ -49,6 +49,7 @@ class SimOptions:
     witnessed: int | None = None       # engines (slots, in name order) whose witness is kept; None: all
     sample_s: float = 0.5              # function counter samples (the live sampler's 0.5 s)
     start_delay_s: float = 0.5         # process start to boot (the live fake engine's start time)
+    stop_delay_s: float = 0.0          # a stopped engine's last effect to its process's exit (calibration)
     network: Network = Network()
     times: ServiceTimes = ServiceTimes()
     detect_s: float | None = None      # discovery: kill/partition to "failed" (None: from [discovery])
