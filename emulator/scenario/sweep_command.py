@@ -102,8 +102,6 @@ def run_sweep(args) -> int:
     workers = args.workers or usable_cpus()
     where = f"the Dask cluster at {args.scheduler}" if args.scheduler else \
         f"{min(workers, len(tasks))} local process(es)"
-    print(f"sweep {scenario.name}: {len(combos)} combination(s) x {args.replications} replication(s) = "
-          f"{len(tasks)} simulated runs on {where}", flush=True)
     done = [0]
 
     def progress(result: dict) -> None:
@@ -117,6 +115,8 @@ def run_sweep(args) -> int:
     began = time.perf_counter()
     cluster = None
     try:
+        print(f"sweep {scenario.name}: {len(combos)} combination(s) x {args.replications} replication(s) = "
+              f"{len(tasks)} simulated runs on {where}", flush=True)
         if args.scheduler:
             results, cluster = run_dask(tasks, args.scheduler, progress, timeout_s=args.connect_timeout)
         else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import time
 import tomllib
 from dataclasses import dataclass
@@ -95,15 +96,22 @@ def run_local(tasks: list[PointTask], workers: int, progress: Callable[[dict], N
             results.append(run_point(t))
             progress(results[-1])
         return results
-    results = []
-    pool = multiprocessing.Pool(workers)
+    results, pool = [], None
     try:
+        # Ctrl-C is held while the workers are forked: a pool cut off half-built would leave
+        # workers behind; they keep it blocked (the sweep, not each worker, answers Ctrl-C)
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            pool = multiprocessing.Pool(workers)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         for result in pool.imap_unordered(run_point, tasks):
             results.append(result)
             progress(result)
     except BaseException:
-        pool.terminate()  # Ctrl-C: the workers are stopped at once, runs in hand included
-        pool.join()
+        if pool is not None:
+            pool.terminate()  # Ctrl-C: the workers are stopped at once, runs in hand included
+            pool.join()
         raise
     pool.close()
     pool.join()

@@ -224,7 +224,6 @@ def test_a_combination_is_labelled_by_the_shortest_unambiguous_keys():
 def test_ctrl_c_stops_a_sweep_with_130_and_writes_nothing(tmp_path, workers):
     import os
     import signal
-    import time
     path = tmp_path / "demo.toml"
     path.write_text(SCENARIO.replace('duration = "20s"', 'duration = "2h"'))
     proc = subprocess.Popen([sys.executable, "-m", "emulator.cli", "scenario", "sweep", str(path),
@@ -232,14 +231,8 @@ def test_ctrl_c_stops_a_sweep_with_130_and_writes_nothing(tmp_path, workers):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     line = proc.stdout.readline()          # the plan is printed when the runs begin
     assert "simulated runs" in line
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and proc.poll() is None:
-        os.kill(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(3)
-        except subprocess.TimeoutExpired:
-            pass
-    out, err = proc.communicate(timeout=30)
+    os.kill(proc.pid, signal.SIGINT)       # whenever it lands after the plan, the exit is the same
+    out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, out + err
     assert "interrupted after" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
