@@ -122,4 +122,6 @@ class LambdaTarget:
         await self.store.close()
 
 
-FUNCTION_TARGETS = {"aiohttp": AiohttpTarget, "lambda": LambdaTarget}
+from emulator.platforms.standin_target import AzureTarget, GcfTarget  # noqa: E402  (stand-in targets)
+
+FUNCTION_TARGETS = {"aiohttp": AiohttpTarget, "lambda": LambdaTarget, "gcf": GcfTarget, "azure": AzureTarget}

@@ -96,3 +96,39 @@ def assert_conformant(report: dict) -> None:
              if o[0] != ("SKIP" if cid in EXPECTED_SKIPS else "PASS")}
     assert wrong == {}
     assert report["summary"]["failed"] == 0 and report["exit_status"] == 0
+
+
+def check_up_on_function(tmp_path, target: str) -> None:
+    """`wkp-emu up --function TARGET`: a real supervisor and engine pushing through the stand-in,
+    recycled and restored through it; store view, metrics and request faults at the front."""
+    from emulator.api.client import ControlError
+    from tests.supervisor.test_fleet_semantics import MANUAL, digest, engine_status, push_and_wait, running_pod
+    from tests.supervisor.test_up import call, write_records
+    from tests.support.emulator import start_emulator
+
+    emu = start_emulator(tmp_path, MANUAL, "--function", target)
+    try:
+        url = emu.engine_url("relational-1")
+        write_records(url, "relational", 8)
+        push_and_wait(url)
+        state = digest(url)
+        recycled = emu.control.post("/v1/engines/relational-1/recycle")
+        running_pod(emu, "relational-1", recycled["generation"])
+        url = emu.engine_url("relational-1")
+        assert engine_status(url)["boot"]["how"] == "restored" and digest(url) == state
+
+        metrics = emu.control.get("/v1/function")
+        assert metrics["platform"]["target"] == target
+        assert metrics["/persist"]["requests"].get("200", 0) >= 1
+        assert metrics["/restore"]["requests"].get("200", 0) >= 1
+        assert emu.control.get("/v1/store")  # the supervisor reads the store the function writes
+
+        emu.control.post("/v1/faults", {"target": "function", "kind": "error", "status": 503,
+                                        "count": 1, "paths": ["/health"]})
+        status, _ = call("GET", emu.ready["function"] + "/health")
+        assert status == 503  # injected at the front, before the function
+        with pytest.raises(ControlError) as refused:
+            emu.control.post("/v1/faults", {"target": "store", "kind": "outage"})
+        assert refused.value.status == 400 and "aiohttp" in str(refused.value)
+    finally:
+        assert emu.stop() == 0

@@ -1,0 +1,107 @@
+"""`wkp-emu up --function gcf|azure`: the Cloud Functions or Azure Functions
+reference function, each on its store stand-in, as a target of the
+supervisor's function table (emulator/supervisor/function_targets.py).
+
+The function runs in its own processes (functions-framework; our Azure host)
+behind FunctionFront, which applies request faults and keeps the metrics.
+Store faults are refused with a reason: the function's processes reach their
+store themselves. The supervisor's own store operations (status, export at
+`down`, import at `up`, reset) go to the stand-in store through AsyncStore.
+The stand-in stores keep their data in memory: the archive written at `down`
+(.wkp-emu/store) is what carries it to the next `up`, as with moto.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+
+def _front_faults(seed, target: str):
+    from emulator.function.faults import FaultSpecError, FaultTable
+
+    class FrontFaults(FaultTable):
+        """Request faults at the front; store faults cannot reach the function's own store client."""
+
+        def add(self, fault):
+            if fault.kind.startswith("store_"):
+                raise FaultSpecError(f"store faults need the aiohttp function ([function] target = "
+                                     f"\"aiohttp\"): the {target} function's processes reach their store "
+                                     "themselves")
+            return super().add(fault)
+
+    return FrontFaults(seed)
+
+
+@dataclass
+class StandInTarget:
+    name: str
+    standin: object               # GcfStandIn | AzureStandIn
+    front: object                 # FunctionFront
+    store: object                 # AsyncStore over the stand-in's store
+    faults: object = field(default=None)
+    metrics: object = field(default=None)
+
+    @classmethod
+    async def _start(cls, services, name: str, profile: str, start, sync_store):
+        from emulator.function.metrics import Metrics
+
+        from .async_store import AsyncStore
+        from .front import FunctionFront
+        cfg = services.config
+        standin = await asyncio.to_thread(start, services.secret, cfg, services.state_dir / f"{name}-function")
+        try:
+            faults = _front_faults(cfg.fault_seed, name)
+            metrics = Metrics(platform={"target": name, "profile": profile})
+            front = FunctionFront(standin.endpoint, faults=faults, metrics=metrics)
+            await front.start(services.host, cfg.function_port)
+        except BaseException:
+            await asyncio.to_thread(standin.stop)
+            raise
+        return cls(name, standin, front, AsyncStore(sync_store(standin, cfg)), faults, metrics)
+
+    @property
+    def endpoint(self) -> str:
+        return self.front.endpoint
+
+    def forget_warm_state(self) -> None:
+        """Nothing is dropped: the stand-in runs one instance whose memory is its process. A push
+        is always stored after a fresh listing (wkp_functions/core.py), so a reset store is never
+        built on a stale head; only a retry of a push made before the reset can still be answered
+        from that memory as a duplicate."""
+
+    async def stop(self) -> None:
+        await self.front.stop()
+        await asyncio.to_thread(self.standin.stop)
+
+
+class GcfTarget(StandInTarget):
+    @classmethod
+    async def start(cls, services) -> "GcfTarget":
+        from .gcf_host.standin import start_gcf
+
+        def start(secret, cfg, state_dir):
+            return start_gcf(secret, state_dir=state_dir, bucket=cfg.bucket,
+                             max_payload=min(cfg.max_payload, 32 * 1024 * 1024))
+
+        def store(standin, cfg):
+            from wkp_functions.stores.gcs import GCSStore
+            return GCSStore.from_env(cfg.bucket, env={"STORAGE_EMULATOR_HOST": standin.storage_endpoint})
+
+        return await cls._start(services, "gcf", "gcf", start, store)
+
+
+class AzureTarget(StandInTarget):
+    @classmethod
+    async def start(cls, services) -> "AzureTarget":
+        from .azure_host.standin import start_azure
+
+        def start(secret, cfg, state_dir):
+            return start_azure(secret, state_dir=state_dir, container=cfg.bucket,
+                               max_payload=min(cfg.max_payload, 100 * 1024 * 1024),
+                               answer_limit_s=cfg.function_timeout_s)
+
+        def store(standin, cfg):
+            from wkp_functions.stores.blob import BlobStore
+            return BlobStore.from_connection_string(standin.connection_string, standin.container)
+
+        return await cls._start(services, "azure", "azure", start, store)
