@@ -44,6 +44,7 @@ def test_up_on_the_lambda_function_pushes_recycles_and_restores(tmp_path):
         assert refused.value.status == 400 and "aiohttp" in str(refused.value)
     finally:
         assert emu.stop() == 0
+    assert any(p.is_file() for p in (emu.state_dir / "store").rglob("*"))  # exported on the way down
 
 
 def test_the_target_key_is_validated_with_its_line(tmp_path):
