@@ -183,7 +183,10 @@ LAMBDA = PackageTarget(
     requirements=("boto3>=1.35.17", "zstandard>=0.22"),  # boto3: IfNoneMatch on put_object
     extra_files=_lambda_files, readme=LAMBDA_README, default_dir="wkp-function-lambda")
 
-TARGETS: dict[str, PackageTarget] = {"lambda": LAMBDA}
+from .azure_host.package import AZURE  # noqa: E402  (their modules use PackageTarget above)
+from .gcf_host.package import GCF  # noqa: E402
+
+TARGETS: dict[str, PackageTarget] = {"lambda": LAMBDA, "gcf": GCF, "azure": AZURE}
 
 
 # ---------------------------------------------------------------- the command
