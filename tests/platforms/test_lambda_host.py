@@ -13,6 +13,7 @@ import pytest
 
 from emulator.platforms.lambda_host import function_url as url
 from emulator.platforms.lambda_host.host import LambdaHost, LambdaHostSettings
+from emulator.platforms.lambda_host.runtime_api import END
 from emulator.protocol.codec import Encoding
 from emulator.protocol.cursor import Cursor
 from emulator.protocol.function_instances import COLD_HEADER, INSTANCE_HEADER
@@ -209,3 +210,70 @@ def test_function_url_reads_buffered_results_and_preludes():
     with pytest.raises(url.BadResult):
         url.read_buffered(b'{"statusCode": "x"}')
     assert url.read_prelude(b'{"statusCode": 204, "headers": {"a": "b"}}') == (204, [("a", "b")])
+
+
+async def test_a_stream_over_the_streamed_limit_is_cut(make_host, bucket, http):
+    """Lambda cuts a streamed response at its maximum (200 MiB; 2 MiB here)."""
+    host = await make_host(wkp_env(bucket), runtime="bootstrap", max_streamed_response_bytes=2 * MiB)
+    wkp = WkpClient(http, host.endpoint, SECRET)
+    assert (await wkp.persist(zstd_body(3 * MiB), "full", Cursor(1, 1))).status == 200
+    with pytest.raises(aiohttp.ClientPayloadError):
+        await wkp.restore()  # the head went out; the body stops short of its Content-Length
+
+
+async def test_a_broken_stream_fails_the_invocation_not_a_short_success():
+    """The bootstrap against the real Runtime API: a reply whose body fails midway
+    (the store dying mid-restore) reaches the host as a broken stream."""
+    from aiohttp import web
+
+    from emulator.platforms.lambda_host.runtime_api import Invocation, RuntimeEndpoint, StreamBroken, Streamed
+    from wkp_functions.aws_lambda.bootstrap import RuntimeApi, serve_one
+    from wkp_functions.core import Reply
+
+    class StoreDiesMidway:
+        def handle(self, method, path, headers, body, query=""):
+            def chunks():
+                yield b"first bytes"
+                raise OSError("the store went away")
+            return Reply(200, {"Content-Length": "1000"}, chunks())
+
+    endpoint = RuntimeEndpoint(6 * MiB, 200 * MiB)
+    runner = web.AppRunner(endpoint.app(), shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    address = "127.0.0.1:%d" % site._server.sockets[0].getsockname()[1]
+    try:
+        event = url.event_for(method="GET", path="/restore", query="", headers=[], body=b"",
+                              request_id="r-1", url_id="u", account="0", source_ip="127.0.0.1")
+        inv = Invocation("r-1", json_bytes(event), 0, "arn", "trace")
+        await endpoint.queue.put(inv)
+        served = asyncio.create_task(asyncio.to_thread(serve_one, RuntimeApi(address), StoreDiesMidway()))
+        outcome = await asyncio.wait_for(inv.outcome, 10)
+        assert isinstance(outcome, Streamed)
+        items = []
+        while not items or not isinstance(items[-1], Exception) and items[-1] is not END:
+            items.append(await asyncio.wait_for(outcome.chunks.get(), 10))
+        assert isinstance(items[-1], StreamBroken)
+        assert b"first bytes" in b"".join(i for i in items if isinstance(i, bytes))
+        await asyncio.wait_for(served, 10)
+    finally:
+        await runner.cleanup()
+
+
+def json_bytes(value) -> bytes:
+    import json
+    return json.dumps(value).encode()
+
+
+async def test_paced_streams_run_at_the_rate_after_the_free_prefix(make_host, bucket, http):
+    host = await make_host(wkp_env(bucket), runtime="bootstrap", stream_unthrottled_bytes=1 * MiB,
+                           stream_rate_bytes_s=4 * MiB)
+    wkp = WkpClient(http, host.endpoint, SECRET)
+    body = zstd_body(3 * MiB)
+    assert (await wkp.persist(body, "full", Cursor(1, 1))).status == 200
+    started = time.monotonic()
+    reply = await wkp.restore()
+    elapsed = time.monotonic() - started
+    assert reply.body == body
+    assert elapsed >= (len(body) - MiB) / (4 * MiB) * 0.95  # 2 MiB past the prefix at 4 MiB/s
