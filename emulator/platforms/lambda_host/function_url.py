@@ -21,9 +21,8 @@ STREAM_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response"
 MAX_PRELUDE = 64 * 1024  # a prelude longer than this is not one (the host stops looking)
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 
-# Lambda's own answers, as the Invoke API and Function URLs word them.
+# Lambda's own answer to an event over the request limit, as the Invoke API words it.
 REQUEST_TOO_LARGE = "Request must be smaller than {limit} bytes for the InvokeFunction operation"
-RESPONSE_TOO_LARGE = "Exceeded maximum allowed payload size ({limit} bytes)."
 
 
 @dataclass(frozen=True)

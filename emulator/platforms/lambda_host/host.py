@@ -417,7 +417,7 @@ class LambdaHost:
         except asyncio.TimeoutError:
             self.counters.timeouts += 1
             request.transport.abort()
-            await self._drop_later(instance_id)
+            self._forget(instance_id)
             return response
         except (ConnectionError, RuntimeError):  # the client went away: let the runtime finish
             asyncio.create_task(_drain(chunks, deadline))
@@ -428,16 +428,13 @@ class LambdaHost:
     async def _timed_out(self, instance_id: str, named: dict) -> web.Response:
         """Lambda stops an invocation at its timeout and resets the environment."""
         self.counters.timeouts += 1
-        await self._drop_later(instance_id)
+        self._forget(instance_id)
         return _url_error(named)
 
-    async def _drop_later(self, instance_id: str) -> None:
-        """Stop the instance's runtime; the pool keeps its id, and the next invocation
-        there starts a new runtime process (as Lambda resets a timed-out environment:
-        same environment, its memory gone, a new init)."""
-        self._forget(instance_id)
-
     def _forget(self, instance_id: str) -> None:
+        """Stop the instance's runtime. After a timeout the pool keeps its id, and the
+        next invocation there starts a new runtime process (as Lambda resets a
+        timed-out environment: its memory gone, a new init)."""
         inst = self.instances.pop(instance_id, None)  # at once: no invocation may queue on it now
         if inst is not None:
             self.instances[f"stopping:{instance_id}:{id(inst)}"] = inst

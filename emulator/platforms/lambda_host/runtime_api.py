@@ -24,6 +24,8 @@ log = logging.getLogger("wkp.lambda_host")
 
 API = "/2018-06-01/runtime"
 END = object()  # the stream ended with its last chunk
+# The Runtime API's answer to a buffered response over the limit, as Lambda words it.
+RESPONSE_TOO_LARGE_TEXT = "Exceeded maximum allowed payload size ({limit} bytes)."
 
 
 @dataclass(frozen=True)
@@ -138,9 +140,6 @@ class RuntimeEndpoint:
         self.init_error = await _failure(request, "Runtime.InitError")
         log.warning("runtime init failed: %s", self.init_error.message)
         return web.json_response({"status": "OK"}, status=202)
-
-
-RESPONSE_TOO_LARGE_TEXT = "Exceeded maximum allowed payload size ({limit} bytes)."
 
 
 class StreamBroken(Exception):
