@@ -15,12 +15,13 @@ callable; the simulator passes its own). Besides the interface it has:
 - counters of calls by operation (PUT, GET, LIST, HEAD, DELETE), which cost
   models price.
 
-Keys are indexed by their directory (everything up to the last "/") so that
-listing one instance's prefix costs the size of that instance's listing, not
-of the whole store.
+Keys are indexed by their directory (everything up to the last "/"), and the
+directories are kept sorted, so that listing one instance's prefix costs the
+size of that instance's listing, not of the whole store.
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import time
 from collections import Counter
@@ -56,6 +57,7 @@ class MemoryStore:
         self._clock = clock
         self._objects: dict[str, _Entry] = {}
         self._dirs: dict[str, set[str]] = {}
+        self._dir_order: list[str] = []  # the keys of _dirs, sorted (prefix ranges by bisection)
         self.calls: Counter = Counter()  # operation -> calls (PUT, GET, LIST, HEAD, DELETE)
         self.bytes_stored = 0
         self.retired = 0  # objects dropped from memory that still count as stored (retire)
@@ -77,7 +79,12 @@ class MemoryStore:
         if old is not None:
             self.bytes_stored -= old.size
         self._objects[key] = entry
-        self._dirs.setdefault(directory if directory is not None else _directory(key), set()).add(key)
+        d = directory if directory is not None else _directory(key)
+        keys = self._dirs.get(d)
+        if keys is None:
+            keys = self._dirs[d] = set()
+            bisect.insort(self._dir_order, d)
+        keys.add(key)
         self.bytes_stored += entry.size
         return self._info(key, entry) if info else None
 
@@ -101,11 +108,30 @@ class MemoryStore:
 
     def list_now(self, prefix: str) -> list[ObjectInfo]:
         self.calls["LIST"] += 1
-        keys = self._dirs.get(prefix) if prefix.endswith("/") else None
-        if keys is None or any(d != prefix and d.startswith(prefix) for d in self._dirs):
-            keys = [k for d, ks in self._dirs.items() if d.startswith(prefix) or prefix.startswith(d)
-                    for k in ks if k.startswith(prefix)]
-        return [self._info(k, self._objects[k], metadata=False) for k in sorted(keys)]
+        return [self._info(k, self._objects[k], metadata=False) for k in sorted(self._keys_under(prefix))]
+
+    def _keys_under(self, prefix: str) -> list[str]:
+        """The keys starting with `prefix`: those in the directories at or below it (a range
+        of the sorted directories) and in its ancestor directories (filtered by name)."""
+        order, dirs = self._dir_order, self._dirs
+        keys: list[str] = []
+        i = bisect.bisect_left(order, prefix)
+        while i < len(order) and order[i].startswith(prefix):
+            keys.extend(dirs[order[i]])
+            i += 1
+        ancestors = [""] + [prefix[:j + 1] for j, ch in enumerate(prefix) if ch == "/"]
+        for d in ancestors:
+            if d in dirs and not d.startswith(prefix):  # not already taken whole above
+                keys.extend(k for k in dirs[d] if k.startswith(prefix))
+        return keys
+
+    def _drop_dir_key(self, key: str) -> None:
+        d = _directory(key)
+        keys = self._dirs[d]
+        keys.discard(key)
+        if not keys:
+            del self._dirs[d]
+            del self._dir_order[bisect.bisect_left(self._dir_order, d)]
 
     def head_now(self, key: str) -> ObjectInfo | None:
         self.calls["HEAD"] += 1
@@ -125,6 +151,7 @@ class MemoryStore:
         """Empty the store (the emulator's store reset); not counted as calls."""
         self._objects.clear()
         self._dirs.clear()
+        self._dir_order.clear()
         self.bytes_stored = self.retired = 0
 
     def delete_now(self, key: str) -> None:
@@ -132,14 +159,10 @@ class MemoryStore:
         entry = self._objects.pop(key, None)
         if entry is not None:
             self.bytes_stored -= entry.size
-            keys = self._dirs[_directory(key)]
-            keys.discard(key)
-            if not keys:
-                del self._dirs[_directory(key)]
+            self._drop_dir_key(key)
 
     def delete_prefix_now(self, prefix: str) -> int:
-        keys = [k for d, ks in list(self._dirs.items()) if d.startswith(prefix) or prefix.startswith(d)
-                for k in ks if k.startswith(prefix)]
+        keys = self._keys_under(prefix)
         self.calls["LIST"] += 1
         for key in keys:
             self.delete_now(key)
@@ -153,10 +176,7 @@ class MemoryStore:
         entry = self._objects.pop(key, None)
         if entry is not None:
             self.retired += 1
-            keys = self._dirs[_directory(key)]
-            keys.discard(key)
-            if not keys:
-                del self._dirs[_directory(key)]
+            self._drop_dir_key(key)
 
     def __len__(self) -> int:
         return len(self._objects)

@@ -97,6 +97,7 @@ class World:
         self.volumes: dict[str, Volume] = {}
         self.generations: Counter = Counter()
         self.slots: dict[str, SlotRecord] = {}
+        self._witnessed_slots = 0          # records with witnessed=True (counted, not recounted per start)
         self.witness: dict[str, list] = {}
         self.recoveries: dict[str, list] = {}
         self.members: dict[str, str] = {}
@@ -168,7 +169,9 @@ class World:
         pod.ready = self.env.event()   # served, or failed before serving
         pod.gone = self.env.event()    # exited
         self.pods[slot.name] = pod
-        self.slots.setdefault(slot.name, SlotRecord(witnessed=self._witnessed(slot.name)))
+        if slot.name not in self.slots:  # a slot's record outlives its pods
+            record = self.slots[slot.name] = SlotRecord(witnessed=self._witnessed(slot.name))
+            self._witnessed_slots += record.witnessed
         self.pod_started[slot.name] = self.env.now
         self.emit("engine.starting", slot.name, generation=generation, volume="empty" if wipe else "kept")
         self.at(self.start_delay(slot, self.rng), lambda _: pod.boot_now() if pod.state == "starting" else None)
@@ -176,7 +179,7 @@ class World:
 
     def _witnessed(self, name: str) -> bool:
         limit = self.options.witnessed
-        return limit is None or sum(1 for r in self.slots.values() if r.witnessed) < limit
+        return limit is None or self._witnessed_slots < limit
 
     def live_slots(self) -> list[Slot]:
         return [p.slot for p in self.pods.values() if p.state != "exited" or p.exit_cause in (KILLED, CRASHED, FAILED)]
