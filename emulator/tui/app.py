@@ -27,7 +27,7 @@ from .store_browser import StoreScreen
 
 # What each screen polls besides /v1/fleet and /health (every second).
 SCREEN_VIEWS = {"function": ("/v1/function", "/metrics", "/v1/faults"), "store": ("/v1/store",),
-                "discovery": ("/v1/discovery",), "fleet": ("/v1/faults", "/v1/discovery")}
+                "discovery": ("/v1/discovery",), "fleet": ("/v1/discovery",)}
 KEYS = [("1-5", "fleet, function, store, discovery, events"), ("enter", "engine detail"),
         ("l", "the engine's log, following"), ("r", "recycle (marked rows, else the selected one)"),
         ("R", "rolling recycle of the kind"), ("s", "scale the kind (0 allowed)"),
