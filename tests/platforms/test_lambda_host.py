@@ -228,6 +228,7 @@ async def test_a_broken_stream_fails_the_invocation_not_a_short_success():
 
     from emulator.platforms.lambda_host.runtime_api import Invocation, RuntimeEndpoint, StreamBroken, Streamed
     from wkp_functions.aws_lambda.bootstrap import RuntimeApi, serve_one
+    from emulator.protocol.errors import StoreUnavailable
     from wkp_functions.core import Reply
 
     class StoreDiesMidway:
@@ -235,6 +236,13 @@ async def test_a_broken_stream_fails_the_invocation_not_a_short_success():
             def chunks():
                 yield b"first bytes"
                 raise OSError("the store went away")
+            return Reply(200, {"Content-Length": "1000"}, chunks())
+
+    class StoreDeadAtOnce:
+        def handle(self, method, path, headers, body, query=""):
+            def chunks():
+                raise StoreUnavailable("the store is down")
+                yield b""  # a generator
             return Reply(200, {"Content-Length": "1000"}, chunks())
 
     endpoint = RuntimeEndpoint(6 * MiB, 200 * MiB)
@@ -256,6 +264,18 @@ async def test_a_broken_stream_fails_the_invocation_not_a_short_success():
             items.append(await asyncio.wait_for(outcome.chunks.get(), 10))
         assert isinstance(items[-1], StreamBroken)
         assert b"first bytes" in b"".join(i for i in items if isinstance(i, bytes))
+        await asyncio.wait_for(served, 10)
+
+        # failing before the first byte: the status can still say so (503, not a cut 200)
+        inv = Invocation("r-2", json_bytes(event), 0, "arn", "trace")
+        await endpoint.queue.put(inv)
+        served = asyncio.create_task(asyncio.to_thread(serve_one, RuntimeApi(address), StoreDeadAtOnce()))
+        outcome = await asyncio.wait_for(inv.outcome, 10)
+        body = bytearray()
+        while (item := await asyncio.wait_for(outcome.chunks.get(), 10)) is not END:
+            body += item
+        prelude, _, rest = bytes(body).partition(url.PRELUDE_SEPARATOR)
+        assert url.read_prelude(prelude)[0] == 503 and b"StoreUnavailable" in rest
         await asyncio.wait_for(served, 10)
     finally:
         await runner.cleanup()

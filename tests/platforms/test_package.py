@@ -39,7 +39,7 @@ def test_the_bundle_has_the_handler_the_core_and_only_pure_modules(bundle):
     assert (bundle / "bootstrap").stat().st_mode & 0o111
     readme = (bundle / "README.md").read_text()
     assert "--invoke-mode RESPONSE_STREAM" in readme and "AWS_LAMBDA_EXEC_WRAPPER=/var/task/bootstrap" in readme
-    assert (bundle / "requirements.txt").read_text().split() == ["boto3>=1.35.17", "zstandard>=0.22"]
+    assert (bundle / "requirements.txt").read_text().split() == ["boto3>=1.43", "zstandard>=0.22"]
 
 
 def test_the_bundle_imports_its_own_copies(bundle):

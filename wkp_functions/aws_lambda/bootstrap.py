@@ -18,12 +18,16 @@ the function is reported to /init/error, and the process exits.
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import logging
 import os
 import sys
 import traceback
 
+from emulator.protocol.errors import ProtocolError
+
+from ..core import error_reply
 from .events import STREAM_CONTENT_TYPE, BadEvent, request_from_event, streaming_prelude
 from .setup import SetupError, core_from_env
 
@@ -96,6 +100,12 @@ class RuntimeApi:
             conn.close()
 
 
+def _started(chunks):
+    iterator = iter(chunks)
+    first = next(iterator, b"")
+    return itertools.chain([first], iterator)
+
+
 def _chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
@@ -114,7 +124,13 @@ def serve_one(api: RuntimeApi, core) -> None:
         log.exception("invocation %s failed", request_id)
         api.error(f"{API}/invocation/{request_id}/error", exc)
         return
-    body = reply.body if reply.streamed else [reply.body]
+    body = [reply.body]
+    if reply.streamed:
+        try:  # the first chunk before the status goes out: a store failing at once still gets its 503
+            body = _started(reply.body)
+        except ProtocolError as exc:
+            reply = error_reply(exc)
+            body = [reply.body]
     try:
         api.stream(request_id, reply.status, reply.headers, body)
     except Exception:

@@ -12,6 +12,9 @@ from __future__ import annotations
 import json
 import logging
 
+from emulator.protocol.errors import ProtocolError
+
+from ..core import error_reply
 from .events import BadEvent, buffered_response, request_from_event
 from .setup import core_from_env
 
@@ -34,4 +37,9 @@ def handler(event, context):
                 "body": json.dumps({"error": "BadEvent", "reason": str(exc)})}
     reply = _instance().handle(request.method, request.path, request.headers, request.body,
                                query=request.query)
-    return buffered_response(reply.status, reply.headers, reply.body_bytes())
+    try:
+        body = reply.body_bytes()  # a restore is read from the store here
+    except ProtocolError as exc:  # the store failed: nothing was sent yet, so say so
+        reply = error_reply(exc)
+        body = reply.body
+    return buffered_response(reply.status, reply.headers, body)
