@@ -11,6 +11,7 @@ import pytest
 from emulator.conformance import registry
 from tests.conformance.conftest import MAX_PAYLOAD, SECRET, WKP_EMU, run_kit, serve
 
+pytestmark = pytest.mark.slow  # two hosts and two kit runs, about 40 s
 SKIPPED_BY_DESIGN = {"restore.chain-gap.409"}
 CLAUSE_IDS = [c.id for c in registry.all_clauses()]
 
