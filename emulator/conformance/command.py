@@ -19,8 +19,6 @@ from emulator.protocol.errors import MalformedRequest
 from emulator.protocol.function_rules import DEFAULT_MAX_PAYLOAD
 
 from . import registry, report
-from .context import Settings
-from .runner import Unreachable, run_clauses
 
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9,
           "kib": 2**10, "mib": 2**20, "gib": 2**30}
@@ -97,13 +95,15 @@ def run(args) -> int:
         print(f"conformance: {' and '.join(missing)} required (or WEFTKIT_PERSIST_ENDPOINT / "
               "WEFTKIT_PERSIST_SECRET)", file=sys.stderr)
         return report.EXIT_USAGE
+    from .context import Settings  # here: it brings the aiohttp client, which every `wkp-emu` command would pay for
     settings = Settings(endpoint=args.endpoint, secret=args.secret,
                         tenant=args.tenant or f"conformance-{uuid.uuid4().hex[:12]}",
                         engine=args.engine, max_payload=args.max_payload, timeout=args.timeout)
     return asyncio.run(_run(clauses, settings, args))
 
 
-async def _run(clauses, settings: Settings, args) -> int:
+async def _run(clauses, settings, args) -> int:
+    from .runner import Unreachable, run_clauses
     width = report.id_width(c.id for c in clauses)
     count = f"{len(clauses)} clause{'' if len(clauses) == 1 else 's'}"
     print(f"conformance: {count} against {settings.endpoint} "

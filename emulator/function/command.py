@@ -20,7 +20,6 @@ from emulator.store.moto_server import BUCKET, EmbeddedS3, StoreFailed
 from emulator.platforms.profiles import FUNCTION_PROFILES, function_profile, fit_report
 
 from .config import FunctionConfig, apply_profile
-from .runner import start_function
 
 
 def add_parser(subparsers) -> None:
@@ -119,7 +118,8 @@ async def _serve(args) -> int:
     if args.profile:  # before anything is deployed: what this platform means for big pushes and restores
         for line in fit_report(function_profile(args.profile)):
             print(line, file=sys.stderr, flush=True)
-    try:
+    from .runner import start_function  # here, not at the top: the app and S3 client cost a second to import
+    try:                                 # and every `wkp-emu` command (each engine pod's) registers this module
         running = await start_function(config, args.host, args.port, s3)
     except BaseException:
         if s3:
