@@ -37,3 +37,7 @@ def fail(event, context):
 
 def plain(event, context):
     return {"hello": "world"}
+
+
+def crash(event, context):
+    os._exit(3)  # the runtime process dies mid-invocation

@@ -297,3 +297,13 @@ async def test_paced_streams_run_at_the_rate_after_the_free_prefix(make_host, bu
     elapsed = time.monotonic() - started
     assert reply.body == body
     assert elapsed >= (len(body) - MiB) / (4 * MiB) * 0.95  # 2 MiB past the prefix at 4 MiB/s
+
+
+async def test_a_runtime_that_dies_mid_invocation_is_a_502_at_once(make_host, http):
+    host = await make_host(runtime="awslambdaric", handler=f"{TEST_HANDLERS}.crash", timeout_s=60)
+    started = time.monotonic()
+    async with http.get(host.endpoint + "/") as r:
+        assert r.status == 502
+    assert time.monotonic() - started < 10 and host.counters.errors == 1  # not the 60 s timeout
+    async with http.get(host.endpoint + "/") as r:  # a new runtime under the same instance
+        assert r.status == 502 and r.headers[COLD_HEADER] == "1"

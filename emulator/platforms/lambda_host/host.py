@@ -354,10 +354,21 @@ class LambdaHost:
                          f"arn:aws:lambda:{s.region}:{ACCOUNT}:function:{s.function_name}",
                          f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0")
         await inst.endpoint.queue.put(inv)
+        exited = asyncio.ensure_future(inst.process.process.wait())
         try:
-            outcome = await asyncio.wait_for(asyncio.shield(inv.outcome), deadline - time.monotonic())
-        except asyncio.TimeoutError:
-            return await self._timed_out(grant.instance_id, named)
+            done, _ = await asyncio.wait({inv.outcome, exited}, timeout=deadline - time.monotonic(),
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            exited.cancel()
+        if inv.outcome not in done:
+            if exited not in done:
+                return await self._timed_out(grant.instance_id, named)
+            # the runtime died mid-invocation (a crash, an exit): Lambda answers the error at once
+            log.info("invocation %s: the runtime exited with %s", request_id, inst.process.process.returncode)
+            self.counters.errors += 1
+            self._forget(grant.instance_id)
+            return _url_error(named)
+        outcome = inv.outcome.result()
         if isinstance(outcome, Failed):
             self.counters.errors += 1
             log.info("invocation %s failed: %s %s", request_id, outcome.error_type, outcome.message)
