@@ -72,3 +72,16 @@ async def test_the_bundle_serves_under_the_local_lambda_host(bundle, bucket):
         assert reply.status == 200 and reply.body == full + delta
         assert reply.headers["X-WeftKit-Checksum"] == "sha256=" + hashlib.sha256(reply.body).hexdigest()
         assert host.counters.cold_starts == 1  # one runtime: the bundle's bootstrap script
+
+
+def test_a_non_empty_directory_is_refused_unless_forced(tmp_path):
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep me")
+    done = subprocess.run(WKP_EMU + ["package", "--target", "lambda", "-o", str(out)],
+                          capture_output=True, text=True, env=clean_env())
+    assert done.returncode == 2 and "exists and is not empty" in done.stderr and "Traceback" not in done.stderr
+    assert (out / "mine.txt").exists()
+    forced = subprocess.run(WKP_EMU + ["package", "--target", "lambda", "-o", str(out), "--force"],
+                            capture_output=True, text=True, env=clean_env())
+    assert forced.returncode == 0 and not (out / "mine.txt").exists() and (out / "bootstrap").exists()

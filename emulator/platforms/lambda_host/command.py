@@ -54,7 +54,7 @@ def _count(minimum: int):
         if value < minimum:
             raise ValueError(text)
         return value
-    parse.__name__ = "integer"
+    parse.__name__ = f"integer (at least {minimum})"
     return parse
 
 
@@ -63,6 +63,9 @@ def _seconds(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise ValueError(text)
     return value
+
+
+_seconds.__name__ = "positive number of seconds"  # argparse: "invalid positive number of seconds value"
 
 
 def run(args) -> int:
