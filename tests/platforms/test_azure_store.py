@@ -59,3 +59,12 @@ def test_an_unreachable_account_is_unavailable_within_seconds():
     with pytest.raises(StoreUnavailable):
         s.list("x/")
     assert time.monotonic() - started < 5  # a few quick retries, not the SDK's 15 s back-off
+
+
+def test_a_rewrite_during_a_ranged_read_is_unavailable_not_a_mix(store):
+    store.put("r/k", b"a" * 10)
+    chunks = store.stream("r/k", 4)
+    assert next(chunks) == b"aaaa"
+    store.put("r/k", b"b" * 10)
+    with pytest.raises(StoreUnavailable, match="rewritten"):
+        next(chunks)

@@ -55,3 +55,34 @@ def test_an_unreachable_emulator_is_unavailable():
                           timeout_s=2)
     with pytest.raises(StoreUnavailable):
         s.list("x/")
+
+
+def test_a_rewrite_during_a_ranged_read_is_unavailable_not_a_mix(store):
+    store.put("r/k", b"a" * 10)
+    chunks = store.stream("r/k", 4)
+    assert next(chunks) == b"aaaa"
+    store.put("r/k", b"b" * 10)
+    with pytest.raises(StoreUnavailable, match="rewritten"):
+        next(chunks)
+
+
+async def test_the_async_face_streams_puts_and_clears_for_the_supervisor(store):
+    from emulator.platforms.async_store import AsyncStore
+    face = AsyncStore(store)
+    big = bytes(range(256)) * 20000  # 5 MB: past the 1 MiB one-shot size, a resumable upload
+
+    async def chunks(fail=False):
+        for start in range(0, len(big), 300_000):
+            yield big[start:start + 300_000]
+        if fail:
+            raise contract.Refused("cut")
+
+    info = await face.put_stream("a/big", chunks(), contract.META)
+    assert info.size == len(big)
+    assert b"".join([c async for c in face.stream("a/big", 1 << 20)]) == big
+    assert (await face.head("a/big")).metadata == contract.META
+    with pytest.raises(contract.Refused):
+        await face.put_stream("a/cut", chunks(fail=True))
+    assert await face.head("a/cut") is None
+    await face.put("a/small", b"x")
+    assert await face.delete_prefix("a/") == 2 and await face.list("a/") == []

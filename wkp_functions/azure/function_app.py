@@ -29,7 +29,8 @@ from urllib.parse import urlsplit
 
 import azure.functions as func
 
-from wkp_functions.core import FunctionCore
+from emulator.protocol.errors import ProtocolError
+from wkp_functions.core import FunctionCore, error_reply
 from wkp_functions.settings import SetupError, core_settings, required
 from wkp_functions.stores.blob import BlobStore
 
@@ -71,4 +72,9 @@ def wkp(req: func.HttpRequest) -> func.HttpResponse:
     path = "/" + (req.route_params.get("path") or "")
     query = urlsplit(req.url).query  # as sent: the signature covers the raw query string
     reply = core.handle(req.method, path, req.headers, req.get_body(), query=query)
-    return func.HttpResponse(reply.body_bytes(), status_code=reply.status, headers=reply.headers)
+    try:
+        body = reply.body_bytes()  # a restore's chain is read here, after handle() answered
+    except ProtocolError as exc:  # the store failed mid-read: nothing was sent yet, so say so
+        reply = error_reply(exc)
+        body = reply.body
+    return func.HttpResponse(body, status_code=reply.status, headers=reply.headers)

@@ -116,9 +116,12 @@ class BlobStore:
         while start < props.size:
             length = min(chunk_size, props.size - start)
             # every range of the one version listed: a rewrite meanwhile is a 412, not a mix
-            downloader = self._call(blob.download_blob, key=key, offset=start, length=length,
-                                    etag=props.etag, match_condition=MatchConditions.IfNotModified)
-            chunk = self._call(downloader.readall, key=key)
+            try:
+                downloader = self._call(blob.download_blob, key=key, offset=start, length=length,
+                                        etag=props.etag, match_condition=MatchConditions.IfNotModified)
+                chunk = self._call(downloader.readall, key=key)
+            except PreconditionFailed:
+                raise StoreUnavailable(f"{key} was rewritten while it was read") from None
             if not chunk:
                 raise StoreUnavailable(f"{key}: empty read at byte {start} of {props.size}")
             start += len(chunk)

@@ -149,9 +149,12 @@ class GCSStore:
         size, start = int(blob.size or 0), 0
         while start < size:
             end = min(start + chunk_size, size) - 1
-            chunk = self._call(blob.download_as_bytes, key=key, start=start, end=end,
-                               if_generation_match=blob.generation, timeout=self.timeout,
-                               retry=self.retry, checksum=None)
+            try:
+                chunk = self._call(blob.download_as_bytes, key=key, start=start, end=end,
+                                   if_generation_match=blob.generation, timeout=self.timeout,
+                                   retry=self.retry, checksum=None)
+            except (PreconditionFailed, NotFound):  # the generation listed is no longer there
+                raise StoreUnavailable(f"{key} was rewritten or deleted while it was read") from None
             if not chunk:
                 raise StoreUnavailable(f"{key}: empty read at byte {start} of {size}")
             start += len(chunk)
