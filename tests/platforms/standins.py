@@ -100,7 +100,8 @@ def assert_conformant(report: dict) -> None:
 
 def check_up_on_function(tmp_path, target: str) -> None:
     """`wkp-emu up --function TARGET`: a real supervisor and engine pushing through the stand-in,
-    recycled and restored through it; store view, metrics and request faults at the front."""
+    recycled and restored through it; store view, metrics and request faults at the front; the
+    store archived at `down` and loaded at the next `up`."""
     from emulator.api.client import ControlError
     from tests.supervisor.test_fleet_semantics import MANUAL, digest, engine_status, push_and_wait, running_pod
     from tests.supervisor.test_up import call, write_records
@@ -121,7 +122,8 @@ def check_up_on_function(tmp_path, target: str) -> None:
         assert metrics["platform"]["target"] == target
         assert metrics["/persist"]["requests"].get("200", 0) >= 1
         assert metrics["/restore"]["requests"].get("200", 0) >= 1
-        assert emu.control.get("/v1/store")  # the supervisor reads the store the function writes
+        stored = emu.control.get("/v1/store")  # the supervisor reads the store the function writes
+        assert stored["objects"] >= 1
 
         emu.control.post("/v1/faults", {"target": "function", "kind": "error", "status": 503,
                                         "count": 1, "paths": ["/health"]})
@@ -130,5 +132,11 @@ def check_up_on_function(tmp_path, target: str) -> None:
         with pytest.raises(ControlError) as refused:
             emu.control.post("/v1/faults", {"target": "store", "kind": "outage"})
         assert refused.value.status == 400 and "aiohttp" in str(refused.value)
+    finally:
+        assert emu.stop() == 0
+    # the stand-in store is in memory: `down` archived it, the next `up` loads it back
+    emu = start_emulator(tmp_path, MANUAL, "--function", target)
+    try:
+        assert emu.control.get("/v1/store")["objects"] >= stored["objects"]
     finally:
         assert emu.stop() == 0
