@@ -58,8 +58,8 @@ def _stack_options(p) -> None:
     p.add_argument("--backend", choices=BACKENDS,
                    help="where engines run: process (default) or docker containers (overrides emulator.backend)")
     p.add_argument("--function", dest="function_target", choices=FUNCTION_TARGET_NAMES,
-                   help="which WKP-1 function serves the engines: aiohttp (default) or lambda, the "
-                   "Lambda reference function on the local Lambda host (overrides [function] target)")
+                   help="which WKP-1 function serves the engines: aiohttp (default); lambda, gcf or "
+                   "azure, a reference function on its local stand-in (overrides [function] target)")
 
 
 def resolve_config(args) -> EmulatorConfig:
