@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 import simpy
+from simpy.events import NORMAL
 
 from emulator.function.config import apply_profile
 from emulator.function.faults import FaultTable
@@ -53,6 +54,16 @@ class SimOptions:
     network: Network = Network()
     times: ServiceTimes = ServiceTimes()
     detect_s: float | None = None      # discovery: kill/partition to "failed" (None: from [discovery])
+
+
+class _Call:
+    """What SimPy's step needs of a triggered event (its callbacks, that it succeeded):
+    two or three of these are scheduled per push round."""
+    __slots__ = ("callbacks", "_ok")
+
+    def __init__(self, fn):
+        self.callbacks = [fn]
+        self._ok = True
 
 
 @dataclass
@@ -117,7 +128,9 @@ class World:
 
     # ---- time -------------------------------------------------------------------------
     def at(self, delay: float, fn) -> None:
-        self.env.timeout(max(0.0, delay)).callbacks.append(fn)
+        """Call fn(event) after `delay`: scheduled exactly as a Timeout with one callback
+        (same priority, same place in SimPy's order), without building a whole Event."""
+        self.env.schedule(_Call(fn), NORMAL, delay if delay > 0.0 else 0.0)
 
     def emit(self, kind: str, subject: str, /, **data) -> dict:
         event = {"kind": kind, "subject": subject, "data": data, "at": round(self.env.now, 6),
