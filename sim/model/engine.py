@@ -97,6 +97,7 @@ class Pod:
     def __init__(self, world, slot, generation: int, volume: Volume, config: EngineConfig,
                  instance_id: str, caller: Caller):
         self.world, self.slot, self.name = world, slot, slot.name
+        self.env = world.env
         self.generation, self.volume, self.config = generation, volume, config
         self.instance_id, self.caller = instance_id, caller
         self.machine = EngineMachine(config, random.Random(f"{world.seed}:{slot.name}:{generation}"))
@@ -115,11 +116,12 @@ class Pod:
         self._draining = False
         self._timer = 0                 # generation of the armed timer: older ones are ignored
         self._sizes: dict[int, int] = {}
+        self._witness_writes: bool | None = None
 
     # ---- events in ------------------------------------------------------------------
     @property
     def now(self) -> float:
-        return self.world.env.now
+        return self.env._now
 
     def boot_now(self) -> None:
         v = self.volume
@@ -131,20 +133,24 @@ class Pod:
         """Hand the machine an event (writes due so far first), then carry out its effects."""
         if self.state == "exited":
             return
-        self.accrue()
-        self._queue.append(event)
-        if self._draining:
+        queue = self._queue
+        if self._draining:  # raised while effects run: handled by the loop below, after them
+            queue.append(event)
             return
+        if self.accepting:
+            self.accrue()
+        queue.append(event)
         self._draining = True
+        handle, executors = self.machine.handle, EXECUTORS
         try:
-            while self._queue:
-                ev = self._queue.popleft()
-                if isinstance(ev, Restored):
+            while queue:
+                ev = queue.popleft()
+                if type(ev) is Restored:
                     self._install(ev)
-                for effect in self.machine.handle(ev):
-                    EXECUTORS[type(effect)](self, effect)
+                for effect in handle(ev):
+                    executors[type(effect)](self, effect)
                     if self.state == "exited":
-                        self._queue.clear()
+                        queue.clear()
                         break
         finally:
             self._draining = False
@@ -153,7 +159,9 @@ class Pod:
         """Count the workload's writes due by now (they happened; the machine learns now)."""
         if not self.accepting or self._draining:
             return
-        if self.world.witness_writes(self):
+        if self._witness_writes is None:  # fixed once the slot's record exists (after __init__)
+            self._witness_writes = self.world.witness_writes(self)
+        if self._witness_writes:
             times = self.workload.due(self.serve_at, self.now)
             if times:
                 self.write(len(times), times)
