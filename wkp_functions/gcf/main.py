@@ -28,7 +28,7 @@ import threading
 import flask
 import functions_framework
 
-from wkp_functions.core import CoreConfig, FunctionCore
+from wkp_functions.core import FunctionCore
 from wkp_functions.settings import SetupError, core_settings
 from wkp_functions.stores.gcs import GCSStore
 
