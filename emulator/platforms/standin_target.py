@@ -47,8 +47,15 @@ class StandInTarget:
 
         from .async_store import AsyncStore
         from .front import FunctionFront
+        from emulator.supervisor.supervisor import ActionError
+
+        from .standin_process import StandInFailed
         cfg = services.config
-        standin = await asyncio.to_thread(start, services.secret, cfg, services.state_dir / f"{name}-function")
+        try:
+            standin = await asyncio.to_thread(start, services.secret, cfg,
+                                              services.state_dir / f"{name}-function")
+        except StandInFailed as exc:  # `up` says why (Azurite missing, a process that died) and exits 1
+            raise ActionError(f"the {name} function did not start: {exc}", 503) from None
         try:
             faults = _front_faults(cfg.fault_seed, name)
             metrics = Metrics(platform={"target": name, "profile": profile})
