@@ -6,6 +6,7 @@ import pytest
 
 from .standins import check_up_on_function, require_azurite
 
+
 @pytest.mark.slow
 def test_up_on_the_azure_function_pushes_recycles_and_restores(tmp_path):
     require_azurite()

@@ -6,6 +6,7 @@ import pytest
 
 from .standins import check_up_on_function
 
+
 @pytest.mark.slow
 def test_up_on_the_gcf_function_pushes_recycles_and_restores(tmp_path):
     check_up_on_function(tmp_path, "gcf")
