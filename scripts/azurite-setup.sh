@@ -25,7 +25,7 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 [ -f "$tools/package.json" ] || echo '{"name": "wkp-emu-tools", "private": true}' >"$tools/package.json"
 echo "# npm install azurite" >>"$log"
-if (cd "$tools" && npm install --no-audit --no-fund --loglevel=error azurite) >>"$log" 2>&1 && [ -x "$bin" ]; then
+if (cd "$tools" && npm install --no-audit --no-fund --loglevel=error --fetch-timeout=60000 --fetch-retries=1 azurite) >>"$log" 2>&1 && [ -x "$bin" ]; then
     say "installed ($("$tools/node_modules/.bin/azurite" --version 2>>"$log" || echo ok))"
 else
     say "unavailable: npm install azurite failed (Azure tests will skip; log $log)"
