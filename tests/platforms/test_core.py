@@ -78,10 +78,14 @@ def test_a_cold_instance_restores_what_a_warm_one_stored(store):
 
 def test_retry_is_a_duplicate_and_a_gap_is_409(store):
     core = make_core(store)
-    full = zstd(b"f")
-    first = push(core, full, "full", C[1], request_id="same")
-    again = push(make_core(store), full, "full", C[1], request_id="same")
-    assert (first.status, again.status) == (200, 200) and first.body == again.body
+    assert push(core, zstd(b"f"), "full", C[1]).status == 200
+    delta = zstd(b"d1")
+    first = push(core, delta, "delta", C[2], C[1], request_id="same")
+    warm = push(core, delta, "delta", C[2], C[1], request_id="same")  # from the warm state
+    cold = push(make_core(store), delta, "delta", C[2], C[1], request_id="same")  # from the metadata
+    assert (first.status, warm.status, cold.status) == (200, 200, 200)
+    assert first.body == warm.body == cold.body  # answered exactly as the first time (same stored_at)
+    assert len(store.list("weftkit/")) == 2
     gap = push(core, zstd(b"d"), "delta", C[5], C[4])
     assert gap.status == 409 and b"cursor gap" in gap.body
 
