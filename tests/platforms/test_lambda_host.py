@@ -109,6 +109,8 @@ async def test_an_event_over_6mb_is_refused_before_the_function(make_host, bucke
     assert reply.json() == {"Message": "Request must be smaller than 6291456 bytes for the "
                                        "InvokeFunction operation"}
     assert host.counters.invocations == 0 and host.instances == {}
+    bigger = await wkp.persist(zstd_body(7 * MiB), "full", Cursor(1, 1))  # the body alone is over
+    assert bigger.status == 413 and bigger.json() == reply.json()
     # just over the function's own limit (4 MiB) reaches it: WKP-1's 413 naming the limit
     over = await wkp.persist(zstd_body(4 * MiB + 100), "full", Cursor(1, 1))
     assert over.status == 413 and over.headers["X-WeftKit-Max-Payload"] == str(4 * MiB)
@@ -118,16 +120,16 @@ async def test_runtime_api_headers_event_shape_and_instance_tmp(make_host, http)
     host = await make_host(runtime="awslambdaric", handler=f"{TEST_HANDLERS}.echo", timeout_s=30)
     replies = []
     for _ in range(2):
-        async with http.post(host.endpoint + "/p/a?x=1&x=2", data=b"\xff\x00",
+        async with http.post(host.endpoint + "/p/a?x=1&x=2&y=a%26b", data=b"\xff\x00",
                              headers={"X-Custom": "A", "Cookie": "c=1; d=2"}) as r:
             replies.append((r.status, dict(r.headers), await r.json()))
     (s1, h1, b1), (s2, h2, b2) = replies
     assert s1 == s2 == 200 and h1[COLD_HEADER] == "1" and COLD_HEADER not in h2
     event = b1["event"]
-    assert event["version"] == "2.0" and event["rawPath"] == "/p/a" and event["rawQueryString"] == "x=1&x=2"
+    assert event["version"] == "2.0" and event["rawPath"] == "/p/a" and event["rawQueryString"] == "x=1&x=2&y=a%26b"
     assert event["requestContext"]["http"]["method"] == "POST" and event["isBase64Encoded"] is True
     assert event["headers"]["x-custom"] == "A" and event["cookies"] == ["c=1", "d=2"]
-    assert event["queryStringParameters"] == {"x": "1,2"}
+    assert event["queryStringParameters"] == {"x": "1,2", "y": "a&b"}
     assert b1["arn"].endswith(":function:wkp-function") and 0 < b1["remaining_ms"] <= 30_000
     assert b1["request_id"] != b2["request_id"] and b1["request_id"] == event["requestContext"]["requestId"]
     assert (b1["tmp_calls"], b2["tmp_calls"], b1["pid"]) == (1, 2, b2["pid"])  # /tmp and memory survive

@@ -302,18 +302,21 @@ class LambdaHost:
 
     async def _call(self, request: web.Request) -> web.StreamResponse:
         s = self.settings
-        body = await request.read()
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:  # the body alone is over the limit: so is the event
+            return self._too_large()
         request_id = str(uuid.uuid4())
-        event = url.event_for(method=request.method, path=request.path, query=request.query_string,
+        # as sent: the signature covers the raw query, and Lambda's rawPath is the raw path
+        event = url.event_for(method=request.method, path=request.rel_url.raw_path,
+                              query=request.rel_url.raw_query_string,
                               headers=[(k, v) for k, v in request.headers.items()
                                        if k.lower() != INSTANCE_HEADER.lower()],
                               body=body, request_id=request_id, url_id="wkpemulocal",
                               account=ACCOUNT, source_ip=request.remote or "127.0.0.1")
         payload = json.dumps(event).encode()
         if len(payload) > s.max_request_bytes:
-            self.counters.too_large += 1
-            return web.json_response({"Message": url.REQUEST_TOO_LARGE.format(limit=s.max_request_bytes)},
-                                     status=413)
+            return self._too_large()
         steer = request.headers.get(INSTANCE_HEADER)
         now = time.monotonic()
         grant = self.pool.acquire(now, fresh=steer == NEW_INSTANCE,
@@ -328,6 +331,11 @@ class LambdaHost:
             return await self._serve(request, grant, request_id, payload)
         finally:
             self.pool.release(grant.instance_id, time.monotonic())
+
+    def _too_large(self) -> web.Response:
+        self.counters.too_large += 1
+        limit = self.settings.max_request_bytes
+        return web.json_response({"Message": url.REQUEST_TOO_LARGE.format(limit=limit)}, status=413)
 
     async def _serve(self, request: web.Request, grant: Grant, request_id: str,
                      payload: bytes) -> web.StreamResponse:
