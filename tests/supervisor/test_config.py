@@ -69,3 +69,9 @@ def test_toml_syntax_errors_carry_tomllibs_position():
     with pytest.raises(ConfigFileError) as info:
         parse_config("[function]\nport = = 3\n")
     assert "line 2" in str(info.value)
+
+
+def test_the_function_target_names_are_the_target_table():
+    from emulator.supervisor.config import FUNCTION_TARGET_NAMES
+    from emulator.supervisor.function_targets import FUNCTION_TARGETS
+    assert FUNCTION_TARGET_NAMES == tuple(FUNCTION_TARGETS)
