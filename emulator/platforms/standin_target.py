@@ -2,8 +2,9 @@
 reference function, each on its store stand-in, as a target of the
 supervisor's function table (emulator/supervisor/function_targets.py).
 
-The function runs in its own processes (functions-framework; our Azure host)
-behind FunctionFront, which applies request faults and keeps the metrics.
+The function runs in its own processes (functions-framework; our Azure host),
+one per instance (worker_instances.py), behind FunctionFront, which picks the
+instance, applies request faults and keeps the metrics.
 Store faults are refused with a reason: the function's processes reach their
 store themselves. The supervisor's own store operations (status, export at
 `down`, import at `up`, reset) go to the stand-in store through AsyncStore.
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+
+from .worker_instances import InstanceStartFailed
 
 
 def _front_faults(seed, target: str):
@@ -32,10 +35,22 @@ def _front_faults(seed, target: str):
     return FrontFaults(seed)
 
 
+def worker_settings(cfg, profile: str):
+    """[function] instances_max, instance_concurrency and keep_alive_s for the stand-in's instances.
+    Unset, unsteered traffic keeps one warm instance for the run: at most 4 (room for a steered
+    new one), each serving 100 requests at once, never reaped. A profile's instance numbers are not
+    applied here (the gcf profile's 100 instances of one request each would be 100 processes)."""
+    from .worker_instances import WorkerSettings
+    return WorkerSettings(instances_max=cfg.instances_max or 4,
+                          instance_concurrency=cfg.instance_concurrency or 100,
+                          keep_alive_s=cfg.keep_alive_s)
+
+
 @dataclass
 class StandInTarget:
     name: str
-    standin: object               # GcfStandIn | AzureStandIn
+    standin: object               # GcfStandIn | AzureStandIn (the store; the instances' settings)
+    instances: object             # WorkerInstances
     front: object                 # FunctionFront
     store: object                 # AsyncStore over the stand-in's store
     faults: object = field(default=None)
@@ -50,34 +65,46 @@ class StandInTarget:
         from emulator.supervisor.supervisor import ActionError
 
         from .standin_process import StandInFailed
+        from .worker_instances import WorkerInstances
         cfg = services.config
+        state_dir = services.state_dir / f"{name}-function"
         try:
-            standin = await asyncio.to_thread(start, services.secret, cfg,
-                                              services.state_dir / f"{name}-function")
+            standin = await asyncio.to_thread(start, services.secret, cfg, state_dir)
         except StandInFailed as exc:  # `up` says why (Azurite missing, a process that died) and exits 1
             raise ActionError(f"the {name} function did not start: {exc}", 503) from None
+        instances = WorkerInstances(standin.start_worker, state_dir / "instances", worker_settings(cfg, profile))
         try:
+            await instances.start()
             faults = _front_faults(cfg.fault_seed, name)
             metrics = Metrics(platform={"target": name, "profile": profile})
-            front = FunctionFront(standin.endpoint, faults=faults, metrics=metrics)
+            metrics.instances = instances.view
+            front = FunctionFront(instances, faults=faults, metrics=metrics)
             await front.start(services.host, cfg.function_port)
-        except BaseException:
+            # the first instance starts now: `up` reports a function that cannot start, and the
+            # engines' first pushes do not wait for it
+            async with instances.serve():
+                pass
+        except BaseException as exc:
+            await instances.stop()
             await asyncio.to_thread(standin.stop)
+            if isinstance(exc, InstanceStartFailed):
+                raise ActionError(f"the {name} function did not start: {exc}", 503) from None
             raise
-        return cls(name, standin, front, AsyncStore(sync_store(standin, cfg)), faults, metrics)
+        return cls(name, standin, instances, front, AsyncStore(sync_store(standin, cfg)), faults, metrics)
 
     @property
     def endpoint(self) -> str:
         return self.front.endpoint
 
     def forget_warm_state(self) -> None:
-        """Nothing is dropped: the stand-in runs one instance whose memory is its process. A push
-        is always stored after a fresh listing (wkp_functions/core.py), so a reset store is never
-        built on a stale head; only a retry of a push made before the reset can still be answered
-        from that memory as a duplicate."""
+        """Reap every idle instance: an instance's memory is its process, the only warm state
+        there is. An instance busy at that moment keeps its memory; it is never trusted to store
+        on (a push is stored after a fresh listing, wkp_functions/core.py)."""
+        self.instances.reap_idle()
 
     async def stop(self) -> None:
         await self.front.stop()
+        await self.instances.stop()
         await asyncio.to_thread(self.standin.stop)
 
 
@@ -88,7 +115,7 @@ class GcfTarget(StandInTarget):
 
         def start(secret, cfg, state_dir):
             return start_gcf(secret, state_dir=state_dir, bucket=cfg.bucket,
-                             max_payload=min(cfg.max_payload, 32 * 1024 * 1024))
+                             max_payload=min(cfg.max_payload, 32 * 1024 * 1024), function=False)
 
         def store(standin, cfg):
             from wkp_functions.stores.gcs import GCSStore
@@ -105,7 +132,7 @@ class AzureTarget(StandInTarget):
         def start(secret, cfg, state_dir):
             return start_azure(secret, state_dir=state_dir, container=cfg.bucket,
                                max_payload=min(cfg.max_payload, 100 * 1024 * 1024),
-                               answer_limit_s=cfg.function_timeout_s)
+                               answer_limit_s=cfg.function_timeout_s, function=False)
 
         def store(standin, cfg):
             from wkp_functions.stores.blob import BlobStore

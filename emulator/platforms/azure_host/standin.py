@@ -5,6 +5,10 @@ by scripts/azurite-setup.sh) with its well-known development account.
 
     with start_azure(secret, state_dir=Path(".wkp-emu")) as az:
         az.endpoint, az.storage_endpoint, az.container
+
+`start_azure(..., function=False)` starts Azurite alone, and
+`AzureStandIn.start_worker` one host process per instance, which
+emulator/platforms/worker_instances.py starts and reaps behind the front.
 """
 from __future__ import annotations
 
@@ -47,6 +51,20 @@ class AzureStandIn:
     storage_endpoint: str
     container: str
     children: list[Child] = field(default_factory=list)
+    secret: str = ""
+    max_payload: int | None = None
+    answer_limit_s: float | None = None
+    state_dir: Path | None = None
+
+    def start_worker(self, instance_id: str, tmp: Path, timeout_s: float = 60.0) -> tuple[Child, str]:
+        """One instance: a host process of its own (its memory), with TMPDIR its own directory
+        (its /tmp). Blocking; returns the process and its endpoint once it is ready."""
+        env = function_env(self.secret, self.container, self.storage_endpoint, self.max_payload)
+        env["TMPDIR"] = str(tmp)
+        host = spawn(f"the Azure Functions host (instance {instance_id})",
+                     host_command(0, self.answer_limit_s), Path(self.state_dir) / f"azure-function-{instance_id}.log",
+                     json_line=True, cwd=REPO, env=env)
+        return host, wait_json_line(host, timeout_s)["endpoint"]
 
     @property
     def connection_string(self) -> str:
@@ -86,21 +104,31 @@ def function_env(secret: str, container: str, storage_endpoint: str, max_payload
     return env
 
 
+def host_command(port: int, answer_limit_s: float | None) -> list[str]:
+    cmd = [sys.executable, "-m", "emulator.platforms.azure_host", "--app-dir", str(APP_DIR),
+           "--host", HOST, "--port", str(port)]
+    if answer_limit_s is not None:
+        cmd += ["--timeout", str(answer_limit_s)]
+    return cmd
+
+
 def start_azure(secret: str, *, state_dir: Path, container: str = "wkp-emu", max_payload: int | None = None,
-                port: int = 0, answer_limit_s: float | None = None, timeout_s: float = 60.0) -> AzureStandIn:
+                port: int = 0, answer_limit_s: float | None = None, timeout_s: float = 60.0,
+                function: bool = True) -> AzureStandIn:
+    """Azurite (the container created) and, unless `function` is false (the instances start
+    their own), one host process at `endpoint`."""
     from wkp_functions.stores.blob import BlobStore
 
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     azurite, storage_endpoint = start_azurite(state_dir, timeout_s)
-    standin = AzureStandIn("", storage_endpoint, container, [azurite])
+    standin = AzureStandIn("", storage_endpoint, container, [azurite], secret, max_payload, answer_limit_s,
+                           state_dir)
     try:
         BlobStore.from_connection_string(connection_string(storage_endpoint), container).ensure_container()
-        cmd = [sys.executable, "-m", "emulator.platforms.azure_host", "--app-dir", str(APP_DIR),
-               "--host", HOST, "--port", str(port)]
-        if answer_limit_s is not None:
-            cmd += ["--timeout", str(answer_limit_s)]
-        host = spawn("the Azure Functions host", cmd, state_dir / "azure-function.log", json_line=True,
+        if not function:
+            return standin
+        host = spawn("the Azure Functions host", host_command(port, answer_limit_s), state_dir / "azure-function.log", json_line=True,
                      cwd=REPO, env=function_env(secret, container, storage_endpoint, max_payload))
         standin.children.append(host)
         standin.endpoint = wait_json_line(host, timeout_s)["endpoint"]

@@ -7,10 +7,12 @@ a local GCS (gcs_emulator.py) through STORAGE_EMULATOR_HOST.
         gcf.storage_endpoint  # the GCS emulator (bucket gcf.bucket)
 
 What functions-framework gives is the request handling of Cloud Functions'
-Python runtime (Flask behind gunicorn, one process, threads); what it does not
-give is the platform around it: no instance scaling, no cold starts, no
-request limit in front (the function's own WKP_MAX_PAYLOAD refuses larger
-bodies with 413), no IAM. docs/functions.md says so too.
+Python runtime (Flask behind gunicorn, one process, threads); the platform
+around it is not in it. Its instances are: `start_gcf(..., function=False)`
+starts the store alone, and `GcfStandIn.start_worker` one functions-framework
+process per instance, which emulator/platforms/worker_instances.py starts and
+reaps behind the front (emulator/platforms/front.py). No request limit in front
+(the function's own WKP_MAX_PAYLOAD refuses larger bodies with 413), no IAM.
 """
 from __future__ import annotations
 
@@ -33,6 +35,22 @@ class GcfStandIn:
     storage_endpoint: str
     bucket: str
     children: list[Child] = field(default_factory=list)
+    secret: str = ""
+    max_payload: int | None = None
+    state_dir: Path | None = None
+
+    def start_worker(self, instance_id: str, tmp: Path, timeout_s: float = 60.0) -> tuple[Child, str]:
+        """One instance: a functions-framework process of its own (its memory), with TMPDIR its
+        own directory (its /tmp). Blocking; returns the process and its endpoint once it listens."""
+        port = free_port(HOST)
+        env = function_env(self.secret, self.bucket, self.storage_endpoint, self.max_payload)
+        env["TMPDIR"] = str(tmp)
+        fn = spawn(f"functions-framework (instance {instance_id})",
+                   [sys.executable, "-m", "functions_framework", "--target", TARGET, "--source", str(SOURCE),
+                    "--host", HOST, "--port", str(port)],
+                   Path(self.state_dir) / f"gcf-function-{instance_id}.log", cwd=REPO, env=env)
+        wait_port(fn, HOST, port, timeout_s)
+        return fn, f"http://{HOST}:{port}"
 
     def stop(self) -> None:
         for child in reversed(self.children):  # the function before its store
@@ -57,16 +75,21 @@ def function_env(secret: str, bucket: str, storage_endpoint: str, max_payload: i
 
 
 def start_gcf(secret: str, *, state_dir: Path, bucket: str = "wkp-emu", max_payload: int | None = None,
-              port: int = 0, timeout_s: float = 60.0) -> GcfStandIn:
+              port: int = 0, timeout_s: float = 60.0, function: bool = True) -> GcfStandIn:
+    """The GCS emulator and, unless `function` is false (the instances start their own),
+    one functions-framework process at `endpoint`."""
     state_dir = Path(state_dir)
     store = spawn("the GCS emulator",
                   [sys.executable, "-m", "emulator.platforms.gcf_host.gcs_emulator", "--host", HOST,
                    "--port", "0", "--bucket", bucket],
                   state_dir / "gcs-emulator.log", json_line=True, cwd=REPO,
                   env={**os.environ, "PYTHONPATH": str(REPO)})
-    standin = GcfStandIn("", "", bucket, [store])
+    standin = GcfStandIn("", "", bucket, [store], secret, max_payload, state_dir)
     try:
         storage_endpoint = wait_json_line(store, timeout_s)["endpoint"]
+        if not function:
+            standin.storage_endpoint = storage_endpoint
+            return standin
         port = port or free_port(HOST)
         fn = spawn("functions-framework",
                    [sys.executable, "-m", "functions_framework", "--target", TARGET, "--source", str(SOURCE),
