@@ -14,6 +14,15 @@ and, apart, the simulated SWIM's first-detection and failure times against
 SWIM's analytic values (sim/swim_theory.py), over seeded crashes in clusters
 of 8 and 32 members: goal within 15 %.
 
+Like is compared with like: a cron schedule ticks at instants of the wall
+clock, and a live run's time zero falls wherever the clock is when its stack
+is ready, so each simulated run is given the live run's wall-clock time zero
+(`clock_at_zero`, from its evidence) and its engines tick at the same moments
+of the timeline as the live ones (`--phase drawn` leaves the clock to each
+seed instead). `--calibration FILE` simulates with a profile measured beside
+the live runs (bench/calibrate.py --out FILE), so the model's start and
+service times are the machine's as the live runs met it.
+
 The live run is the baseline of every ratio (sim / live). A measure that is
 zero on both sides agrees; zero on one side only is reported as "n/a" with
 both values. Live reports can be kept (`--keep DIR`) and reused
@@ -21,6 +30,7 @@ both values. Live reports can be kept (`--keep DIR`) and reused
 the live runs take.
 
     python bench/sim_vs_live.py [--scenarios a,b,...] [--keep DIR | --live-from DIR] [--json FILE]
+                                [--calibration FILE] [--phase live|drawn] [--sim-replications N]
 """
 from __future__ import annotations
 
@@ -59,17 +69,23 @@ def agreement(live, sim) -> float | None:
     return sim / live - 1
 
 
-def live_report(name: str, keep: Path | None, live_from: Path | None) -> dict:
+def live_report(name: str, keep: Path | None, live_from: Path | None) -> tuple[dict, float | None]:
+    """The live run's report and its wall-clock time zero (evidence.json's start: the clock its
+    engines' schedules read then), run now or read from a kept run."""
     if live_from:
-        return json.loads((live_from / name / "report.json").read_text())
-    out = (keep / name) if keep else Path(tempfile.mkdtemp(prefix=f"wkp-live-{name}-"))
-    proc = subprocess.run([sys.executable, "-m", "emulator.cli", "scenario", "run", name, "--out", str(out),
-                           "--no-picture", "--quiet"], capture_output=True, text=True, timeout=600,
-                          cwd=Path(__file__).resolve().parents[1])
-    report = out / "report.json"
-    if not report.exists():
-        raise RuntimeError(f"live run of {name} wrote no report (exit {proc.returncode}): {proc.stderr[-800:]}")
-    return json.loads(report.read_text())
+        out = live_from / name
+    else:
+        out = (keep / name) if keep else Path(tempfile.mkdtemp(prefix=f"wkp-live-{name}-"))
+        proc = subprocess.run([sys.executable, "-m", "emulator.cli", "scenario", "run", name, "--out", str(out),
+                               "--no-picture", "--quiet"], capture_output=True, text=True, timeout=600,
+                              cwd=Path(__file__).resolve().parents[1])
+        if not (out / "report.json").exists():
+            raise RuntimeError(f"live run of {name} wrote no report (exit {proc.returncode}): "
+                               f"{proc.stderr[-800:]}")
+    report = json.loads((out / "report.json").read_text())
+    evidence = out / "evidence.json"
+    clock = json.loads(evidence.read_text()).get("start") if evidence.exists() else None
+    return report, clock
 
 
 SIM_CHILD = r"""
@@ -80,19 +96,25 @@ from emulator.scenario.report import build_report
 from sim.calibration import load_calibration
 from sim.runner import simulate
 scenario = load_scenario(resolve(sys.argv[1]))
+clock = None if sys.argv[3] == "-" else float(sys.argv[3])
+calibration = load_calibration(sys.argv[4] if sys.argv[4] != "-" else None).model_parameters()
 reports = []
 for r in range(int(sys.argv[2])):
-    run = simulate(scenario, seed=scenario.seed + r, calibration=load_calibration().model_parameters())
+    run = simulate(scenario, seed=scenario.seed + r, calibration=calibration, clock_at_zero=clock)
     reports.append(build_report(scenario, run.evidence, runner="sim", wall_s=run.wall_s))
 print(json.dumps(reports, default=str))
 """
 
 
-def sim_reports(name: str, timeout_s: float, replications: int = 1) -> list[dict]:
-    """The simulated reports (seeds SEED..SEED+N-1), in a child process bounded in time (a model that
-    does not finish is a finding)."""
+def sim_reports(name: str, timeout_s: float, replications: int = 1, clock_at_zero: float | None = None,
+                calibration: Path | None = None) -> list[dict]:
+    """The simulated reports (seeds SEED..SEED+N-1), their engines' clock at time zero set to the live
+    run's (None: drawn from each seed), in a child process bounded in time (a model that does not
+    finish is a finding)."""
+    argv = [name, str(replications), "-" if clock_at_zero is None else repr(clock_at_zero),
+            "-" if calibration is None else str(calibration)]
     try:
-        proc = subprocess.run([sys.executable, "-c", SIM_CHILD, name, str(replications)], capture_output=True,
+        proc = subprocess.run([sys.executable, "-c", SIM_CHILD, *argv], capture_output=True,
                               text=True, timeout=timeout_s, cwd=Path(__file__).resolve().parents[1])
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"the simulated run of {name} did not finish within {timeout_s:g}s") from None
@@ -180,6 +202,12 @@ def main() -> int:
     ap.add_argument("--sim-replications", type=int, default=1, metavar="N",
                     help="simulate each scenario with seeds SEED..SEED+N-1 and compare the means (a live "
                     "run is one draw; the model's mean is its best estimate)")
+    ap.add_argument("--calibration", type=Path, metavar="FILE",
+                    help="simulate with this calibration profile (default: the shipped one); measure one "
+                    "beside the live runs with bench/calibrate.py --out FILE so both see the same machine")
+    ap.add_argument("--phase", choices=("live", "drawn"), default="live",
+                    help="the engines' clock at time zero: the live run's (default), or drawn from each "
+                    "simulated seed (to see what the schedule's phase alone moves)")
     ap.add_argument("--swim-trials", type=int, default=150,
                     help="crashes of the simulated SWIM compared with its analytic times (0: skip)")
     args = ap.parse_args()
@@ -189,13 +217,15 @@ def main() -> int:
     results, problems = [], []
     for name in names:
         try:
-            live = live_report(name, args.keep, args.live_from)
-            sims = sim_reports(name, args.sim_timeout, args.sim_replications)
+            live, clock = live_report(name, args.keep, args.live_from)
+            sims = sim_reports(name, args.sim_timeout, args.sim_replications,
+                               clock if args.phase == "live" else None, args.calibration)
         except (RuntimeError, OSError, ValueError) as exc:
             problems.append(f"{name}: {exc}")
             print(f"{name}: not compared: {exc}", flush=True)
             continue
         results.append(compare(name, live, sims))
+        results[-1]["clock_at_zero"] = clock if args.phase == "live" else None
         print(f"{name}: live {live['wall_s']}s wall, sim {results[-1]['sim_wall_s']}s wall "
               f"({len(sims)} replication(s))", flush=True)
     print(table(results))

@@ -20,7 +20,7 @@ import contextlib
 import gc
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from emulator.supervisor.faults import function_fault
 from emulator.scenario.evidence import Evidence, StepRecord
@@ -28,6 +28,7 @@ from emulator.scenario.model import Scenario, Step
 from emulator.supervisor.fleet import Slot, initial_slots, rolling_order, scale_plan
 from emulator.supervisor.policy import wipes_volume
 
+from .model.clock import drawn_offset
 from .model.function import ServiceTimes
 from .model.network import Network, from_table
 from .model.world import SimOptions, World
@@ -94,19 +95,44 @@ def options_for(scenario: Scenario, calibration: dict | None = None) -> SimOptio
                       network=network, times=ServiceTimes.from_calibration(calibration))
 
 
-def simulate(scenario: Scenario, *, seed: int | None = None, calibration: dict | None = None) -> SimRun:
+def simulate(scenario: Scenario, *, seed: int | None = None, calibration: dict | None = None,
+             clock_at_zero: float | None = None) -> SimRun:
+    """Run the scenario on virtual time. `clock_at_zero` (else the file's `[sim] clock_at_zero`)
+    is the wall-clock time (Unix seconds) the engines' schedules read at time zero; without
+    one, the clock is drawn from the seed (sim/model/clock.py)."""
     begun = time.perf_counter()
     seed = scenario.seed if seed is None else seed
     options = options_for(scenario, calibration)
-    world = platform_world(scenario, seed=seed, options=options)
-    run = _Run(world, scenario)
-    world.env.process(run.main())
+    if clock_at_zero is None:
+        clock_at_zero = scenario.sim.get("clock_at_zero")
+    zero_at = 0.0
     with _collector_paused():
+        if clock_at_zero is None:
+            offset = drawn_offset(seed)
+        else:
+            # Time zero is when the initial fleet serves, which the run itself decides: boot the
+            # fleet once to learn when (nothing before time zero reads the clock's phase but the
+            # first ticks of pods that served early), then run with the clock set from it.
+            zero_at = _time_zero(scenario, seed, options)
+            offset = float(clock_at_zero) - zero_at
+        options = replace(options, clock_offset_s=offset)
+        world = platform_world(scenario, seed=seed, options=options)
+        run = _Run(world, scenario, zero_not_before=zero_at)
+        world.env.process(run.main())
         world.env.run()
     evidence = run.evidence()
     counts = _counts(world, evidence)
     return SimRun(scenario, evidence, counts, round(time.perf_counter() - begun, 3), seed,
-                  options={"witness": options.witness, "witnessed": options.witnessed})
+                  options={"witness": options.witness, "witnessed": options.witnessed,
+                           "clock_at_zero": round(run.t0 + offset, 3)})
+
+
+def _time_zero(scenario: Scenario, seed: int, options: SimOptions) -> float:
+    """When time zero falls on the virtual clock: the initial fleet booted, the timeline not run."""
+    world = platform_world(scenario, seed=seed, options=options)
+    run = _Run(world, scenario, boot_only=True)
+    world.env.run(until=world.env.process(run.main()))
+    return run.t0
 
 
 @contextlib.contextmanager
@@ -125,8 +151,10 @@ def _collector_paused():
 
 
 class _Run:
-    def __init__(self, world: World, scenario: Scenario):
+    def __init__(self, world: World, scenario: Scenario, *, zero_not_before: float = 0.0,
+                 boot_only: bool = False):
         self.world, self.scenario = world, scenario
+        self.zero_not_before, self.boot_only = zero_not_before, boot_only
         self.env = world.env
         self.t0 = 0.0
         self.steps: list[StepRecord] = []
@@ -149,7 +177,11 @@ class _Run:
         # Time zero is when the runner sees the stack ready, a moment after the last initial
         # pod serves (as live): boots of the initial fleet are before it, not evidence.
         yield self.env.timeout(READY_LAG_S)
+        if self.env.now < self.zero_not_before:  # the clock was set for a time zero this late
+            yield self.env.timeout(self.zero_not_before - self.env.now)
         self.t0 = self.env.now
+        if self.boot_only:
+            return
         w.begin(self)  # spot schedule and autoscalers start at time zero
         w.sample_function()
         w.sample_members()

@@ -8,6 +8,7 @@ uses, so a file never accepts a fault the stack would refuse.
 """
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -192,8 +193,27 @@ def _sim_tables(where: str, value, *, one_allowed: bool = False):
     return value
 
 
+# The clock the engines' schedules read at time zero: a Unix time or a TOML datetime with its
+# offset. A wall-clock instant, not a phase: a cron schedule aligns to the clock (days and
+# weekdays included), and a live run's evidence starts at its wall-clock time zero.
+LATEST_CLOCK = 253402300799.0  # 9999-12-31T23:59:59Z, the last instant TOML can write
+
+
+def clock_instant(key, value) -> float:
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            raise SchemaError(key, f"a datetime needs its UTC offset (write {value.isoformat()}Z for UTC)")
+        return value.timestamp()
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= LATEST_CLOCK:
+        shown = value.isoformat() if isinstance(value, (datetime.date, datetime.time)) else repr(value)
+        raise SchemaError(key, "must be a Unix time in seconds (0 to 253402300799) or a datetime with "
+                          f"its offset (2026-11-30T14:03:21Z), got {shown}")
+    return float(value)
+
+
 SIM_KEYS: dict[str, Callable] = {
     "fleet": fleet_table,
+    "clock_at_zero": clock_instant,
     "witness": choice("auto", "writes", "batches"),
     "witnessed": whole(1, 10**6),
     "sample_interval": duration,

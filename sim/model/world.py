@@ -35,6 +35,7 @@ from emulator.supervisor.fleet import Slot, engine_env
 from emulator.supervisor.policy import CRASHED, FAILED, KILLED, PodExit, after_exit, wipes_volume
 from emulator.store.memory import MemoryStore
 
+from .clock import OffsetSchedule
 from .engine import Pod, Volume
 from .function import Caller, ServiceTimes, SimFunction
 from .network import Network
@@ -54,6 +55,7 @@ class SimOptions:
     network: Network = Network()
     times: ServiceTimes = ServiceTimes()
     detect_s: float | None = None      # discovery: kill/partition to "failed" (None: from [discovery])
+    clock_offset_s: float = 0.0        # the engines' schedules read virtual time + this (clock.py)
 
 
 class _Call:
@@ -158,7 +160,9 @@ class World:
             env = engine_env(self.config, Slot(slot.kind, 1), endpoint=ENDPOINT, secret="sim",
                              discovery_url=None, witness_dir=None)
             env.pop("WEFTKIT_PERSIST_INSTANCE_ID", None)
-            self._configs[key] = parse_engine_config(env)
+            config = parse_engine_config(env)
+            self._configs[key] = replace(config, schedule=OffsetSchedule.of(config.schedule,
+                                                                             self.options.clock_offset_s))
         return replace(self._configs[key], instance_id=instance_id)
 
     def _instance_id(self, slot: Slot, volume: Volume, generation: int) -> str:
