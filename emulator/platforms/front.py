@@ -109,7 +109,8 @@ class FunctionFront:
                                      headers={"Retry-After": str(max(1, round(busy.retry_after_s)))})
         except InstanceStartFailed as exc:
             return web.json_response({"error": "FunctionUnavailable",
-                                      "reason": f"the function's instance did not start: {exc}"}, status=502)
+                                      "reason": f"the function's instance did not start: {exc}"},
+                                     status=502, headers={INSTANCE_HEADER: exc.instance_id})
 
     async def _relay_to(self, request: web.Request, upstream: str, named: dict) -> web.StreamResponse:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
@@ -117,6 +118,7 @@ class FunctionFront:
         if body is not None and request.content_length is not None:
             headers["Content-Length"] = str(request.content_length)
         url = upstream + request.raw_path  # the raw query: the signature covers it as sent
+        out: web.StreamResponse | None = None
         try:
             async with self.session.request(request.method, url, headers=headers, data=body,
                                             allow_redirects=False) as answer:
@@ -132,9 +134,14 @@ class FunctionFront:
                     await out.write(chunk)
                 await out.write_eof()
                 return out
-        except aiohttp.ClientError as exc:
+        except (aiohttp.ClientError, ConnectionError) as exc:
             if request.transport is None or request.transport.is_closing():
-                raise
+                # the client went away (a normal event, no error of the front's): aiohttp ends the
+                # response quietly, and the instance is released for the next request
+                return out if out is not None else web.Response(status=499, headers=named)
+            if out is not None and out.prepared:  # the function failed mid-body: cut the client off
+                request.transport.abort()         # (a chunked end would pass a cut body as whole)
+                return out
             return web.json_response({"error": "FunctionUnavailable",
                                       "reason": f"the function did not answer: {type(exc).__name__}"},
                                      status=502, headers=named)

@@ -49,6 +49,10 @@ class InstancesBusy(Exception):
 class InstanceStartFailed(Exception):
     """A cold start failed (the worker process exited or was not ready): the front answers 502."""
 
+    def __init__(self, instance_id: str, why: str):
+        super().__init__(why)
+        self.instance_id = instance_id
+
 
 @dataclass(eq=False)
 class _Worker:
@@ -120,7 +124,7 @@ class WorkerInstances:
             except StandInFailed as exc:
                 if self.workers.get(grant.instance_id) is worker:
                     del self.workers[grant.instance_id]  # the next request there starts it again
-                raise InstanceStartFailed(str(exc).splitlines()[0]) from None
+                raise InstanceStartFailed(grant.instance_id, str(exc).splitlines()[0]) from None
             yield endpoint, grant.instance_id, cold
         finally:
             self.pool.release(grant.instance_id, self._clock())

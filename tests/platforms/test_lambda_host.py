@@ -17,6 +17,7 @@ from emulator.platforms.lambda_host.runtime_api import END
 from emulator.protocol.codec import Encoding
 from emulator.protocol.cursor import Cursor
 from emulator.protocol.function_instances import COLD_HEADER, INSTANCE_HEADER
+from emulator.protocol import signed_requests as sr
 from emulator.protocol.headers import RestoreResponse
 from tests.support.wkp_client import WkpClient
 
@@ -309,3 +310,32 @@ async def test_a_runtime_that_dies_mid_invocation_is_a_502_at_once(make_host, ht
     assert time.monotonic() - started < 10 and host.counters.errors == 1  # not the 60 s timeout
     async with http.get(host.endpoint + "/") as r:  # a new runtime under the same instance
         assert r.status == 502 and r.headers[COLD_HEADER] == "1"
+
+
+async def test_a_client_closing_mid_stream_is_no_error_and_the_instance_serves_on(make_host, bucket, http,
+                                                                                  caplog):
+    """A client going away during a streamed restore is normal: the host logs no traceback,
+    lets the runtime finish, and the instance serves the next request warm."""
+    host = await make_host(wkp_env(bucket), runtime="bootstrap", stream_unthrottled_bytes=256 * 1024,
+                           stream_rate_bytes_s=2 * MiB)  # paced: the stream outlasts the client
+    wkp = WkpClient(http, host.endpoint, SECRET)
+    full = zstd_body(3_500_000)
+    assert (await wkp.persist(full, "full", Cursor(1, 1))).status == 200
+    request = sr.restore_request(secret=SECRET, now=int(time.time()), request_id="req-leaving",
+                                 engine=wkp.engine, tenant=wkp.tenant, instance_id=wkp.instance_id)
+    async with aiohttp.ClientSession(auto_decompress=False) as leaving:
+        async with leaving.get(host.endpoint + request.target, headers=dict(request.headers)) as reply:
+            assert reply.status == 200
+            await reply.content.readexactly(64 * 1024)
+            reply.close()  # the client goes away mid-stream
+    await until(lambda: _async(host.pool.counters.inflight == 0))
+    again = await wkp.restore()
+    assert again.status == 200 and again.body == full
+    assert again.headers[INSTANCE_HEADER] == "i-1" and COLD_HEADER not in again.headers
+    await asyncio.sleep(0)  # anything the closed stream logs has been logged by now
+    noisy = [r for r in caplog.records if r.exc_info or r.levelname in ("ERROR", "CRITICAL")]
+    assert noisy == [], [r.getMessage() for r in noisy]
+
+
+async def _async(value):
+    return value

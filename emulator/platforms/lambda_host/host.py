@@ -127,6 +127,7 @@ class LambdaHost:
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._reaper: asyncio.Task | None = None
+        self._draining: set[asyncio.Task] = set()  # streams whose client went away, run to their end
         self._tmp: tempfile.TemporaryDirectory | None = None
         self.endpoint = ""
 
@@ -419,10 +420,10 @@ class LambdaHost:
             if name.lower() != "content-length":  # sent chunked, as Lambda streams
                 response.headers.add(name, value)
         response.headers.update(named)
-        await response.prepare(request)
         pacer = _Pacer(self.settings.stream_unthrottled_bytes, self.settings.stream_rate_bytes_s)
         item = rest
         try:
+            await response.prepare(request)
             while item is not END:
                 if isinstance(item, Exception):  # the function failed mid-stream: cut the client off
                     log.info("stream of %s broke: %s", instance_id, item)
@@ -438,10 +439,15 @@ class LambdaHost:
             request.transport.abort()
             self._forget(instance_id)
             return response
-        except (ConnectionError, RuntimeError):  # the client went away: let the runtime finish
-            asyncio.create_task(_drain(chunks, deadline))
-            raise
-        await response.write_eof()
+            await response.write_eof()
+        except ConnectionError:
+            # The client went away (aiohttp: "Cannot write to closing transport"): normal, not an
+            # error of the host. The runtime finishes its stream into the void, as on Lambda, and
+            # the instance serves on; the response goes back to aiohttp, which ends it quietly.
+            log.info("invocation on %s: the client closed the stream", instance_id)
+            drain = asyncio.create_task(_drain(chunks, deadline))
+            self._draining.add(drain)
+            drain.add_done_callback(self._draining.discard)
         return response
 
     async def _timed_out(self, instance_id: str, named: dict) -> web.Response:
