@@ -37,18 +37,43 @@ def test_counts_are_held_to_5_percent_and_windows_to_10():
     assert "n/a" in text and "agreement: 3/5 measures within their goal" in text
 
 
-def test_sim_vs_live_compares_kept_reports_with_the_simulated_runs(tmp_path):
-    kept = tmp_path / "live" / "spot-interruption"
-    # a kept "live" report made by the simulator itself: everything must agree exactly
-    subprocess.run([sys.executable, "-m", "emulator.cli", "scenario", "run", "spot-interruption", "--sim",
-                    "--no-picture", "--quiet", "--out", str(kept)], cwd=REPO, check=True, capture_output=True)
+def _bench(tmp_path, *extra):
     out = tmp_path / "cmp.json"
     proc = subprocess.run([sys.executable, "bench/sim_vs_live.py", "--scenarios", "spot-interruption",
-                           "--live-from", str(tmp_path / "live"), "--swim-trials", "0", "--json", str(out)],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+                           "--live-from", str(tmp_path / "live"), "--swim-trials", "0", "--json", str(out),
+                           *extra], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "agreement: 5/5 measures within their goal" in proc.stdout
-    assert json.loads(out.read_text())["results"][0]["scenario"] == "spot-interruption"
+    return proc.stdout, json.loads(out.read_text())["results"][0]
+
+
+def test_sim_vs_live_gives_the_simulated_run_the_live_runs_clock_at_time_zero(tmp_path):
+    # A kept "live" report made by the simulator itself, its engines' clock at time zero set to what
+    # its evidence's start reads (a live run's start is its wall-clock time zero): the bench reads
+    # the clock from the kept evidence, so everything must agree exactly.
+    from emulator.scenario.library import resolve
+    from emulator.scenario.loader import load_scenario
+    from sim.calibration import load_calibration
+    from sim.runner import simulate
+    path = resolve("spot-interruption")
+    calibration = load_calibration().model_parameters()  # as the CLI and the bench simulate
+    start = simulate(load_scenario(path), calibration=calibration).evidence.start  # not moved by the clock
+    clocked = tmp_path / "spot-interruption.toml"
+    clocked.write_text(path.read_text() + f"\n[sim]\nclock_at_zero = {start!r}\n")
+    subprocess.run([sys.executable, "-m", "emulator.cli", "scenario", "run", str(clocked), "--sim",
+                    "--no-picture", "--quiet", "--out", str(tmp_path / "live" / "spot-interruption")],
+                   cwd=REPO, check=True, capture_output=True)
+    stdout, result = _bench(tmp_path)
+    assert "agreement: 5/5 measures within their goal" in stdout
+    assert result["scenario"] == "spot-interruption" and result["clock_at_zero"] == start
+
+
+def test_sim_vs_live_can_leave_the_clock_to_the_seed(tmp_path):
+    # A kept run on the seed's drawn clock agrees exactly with --phase drawn (the same seed draws it).
+    subprocess.run([sys.executable, "-m", "emulator.cli", "scenario", "run", "spot-interruption", "--sim",
+                    "--no-picture", "--quiet", "--out", str(tmp_path / "live" / "spot-interruption")],
+                   cwd=REPO, check=True, capture_output=True)
+    stdout, result = _bench(tmp_path, "--phase", "drawn")
+    assert "agreement: 5/5 measures within their goal" in stdout and result["clock_at_zero"] is None
 
 
 def test_sim_speed_prints_the_model_event_rate_against_a_bare_simpy_loop():
