@@ -130,6 +130,8 @@ def check_up_on_function(tmp_path, target: str) -> None:
         assert metrics["platform"]["target"] == target
         assert metrics["/persist"]["requests"].get("200", 0) >= 1
         assert metrics["/restore"]["requests"].get("200", 0) >= 1
+        assert metrics["instances"]["live"] >= 1 and metrics["instances"]["cold_starts"] >= 1
+        assert all(i["pid"] for i in metrics["instances"]["instances"])  # each instance a process
         stored = emu.control.get("/v1/store")  # the supervisor reads the store the function writes
         assert stored["objects"] >= 1
 
