@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -69,8 +70,36 @@ def agreement(live, sim) -> float | None:
     return sim / live - 1
 
 
-def live_report(name: str, keep: Path | None, live_from: Path | None) -> tuple[dict, float | None]:
-    """The live run's report and its wall-clock time zero (evidence.json's start: the clock its
+def live_pod_times(evidence: dict, restore_base_s: float) -> dict:
+    """The live run's own engine start and stop times after its time zero, as the model's parameters:
+    the median from `engine.starting` to `engine.started` less one restore round trip (the model adds its own, as
+    the calibration's boot line does), and from `engine.stopping` to a clean `engine.stopped`.
+    On a shared machine these vary by the load of the moment and by how many pods start at once
+    (0.5 to 4.5 s in one run), which no fixed calibration follows."""
+    starting, stopping, starts, stops = {}, {}, [], []
+    zero = evidence.get("start", 0.0)
+    for e in evidence.get("events", ()):
+        if e["at"] < zero:  # the initial fleet starts all at once, slower than a recovery's one pod
+            continue
+        kind, name = e["kind"], e["subject"]
+        if kind == "engine.starting":
+            starting[name] = e["at"]
+        elif kind == "engine.started" and name in starting:
+            starts.append(e["at"] - starting.pop(name))
+        elif kind == "engine.stopping":
+            stopping[name] = e["at"]
+        elif kind == "engine.stopped" and name in stopping and e["data"].get("exit_code") == 0:
+            stops.append(e["at"] - stopping.pop(name))
+    out = {}
+    if starts:
+        out["engine_start_s"] = round(max(0.0, statistics.median(starts) - restore_base_s), 4)
+    if stops:
+        out["engine_stop_s"] = round(statistics.median(stops), 4)
+    return out
+
+
+def live_report(name: str, keep: Path | None, live_from: Path | None) -> tuple[dict, dict]:
+    """The live run's report and evidence (its start is its wall-clock time zero: the clock its
     engines' schedules read then), run now or read from a kept run."""
     if live_from:
         out = live_from / name
@@ -84,8 +113,7 @@ def live_report(name: str, keep: Path | None, live_from: Path | None) -> tuple[d
                                f"{proc.stderr[-800:]}")
     report = json.loads((out / "report.json").read_text())
     evidence = out / "evidence.json"
-    clock = json.loads(evidence.read_text()).get("start") if evidence.exists() else None
-    return report, clock
+    return report, (json.loads(evidence.read_text()) if evidence.exists() else {})
 
 
 SIM_CHILD = r"""
@@ -98,6 +126,7 @@ from sim.runner import simulate
 scenario = load_scenario(resolve(sys.argv[1]))
 clock = None if sys.argv[3] == "-" else float(sys.argv[3])
 calibration = load_calibration(sys.argv[4] if sys.argv[4] != "-" else None).model_parameters()
+calibration.update(json.loads(sys.argv[5]))  # the live run's own pod times (--pod-times live)
 reports = []
 for r in range(int(sys.argv[2])):
     run = simulate(scenario, seed=scenario.seed + r, calibration=calibration, clock_at_zero=clock)
@@ -107,12 +136,12 @@ print(json.dumps(reports, default=str))
 
 
 def sim_reports(name: str, timeout_s: float, replications: int = 1, clock_at_zero: float | None = None,
-                calibration: Path | None = None) -> list[dict]:
+                calibration: Path | None = None, overrides: dict | None = None) -> list[dict]:
     """The simulated reports (seeds SEED..SEED+N-1), their engines' clock at time zero set to the live
-    run's (None: drawn from each seed), in a child process bounded in time (a model that does not
-    finish is a finding)."""
+    run's (None: drawn from each seed), the calibration's parameters with `overrides`, in a child
+    process bounded in time (a model that does not finish is a finding)."""
     argv = [name, str(replications), "-" if clock_at_zero is None else repr(clock_at_zero),
-            "-" if calibration is None else str(calibration)]
+            "-" if calibration is None else str(calibration), json.dumps(overrides or {})]
     try:
         proc = subprocess.run([sys.executable, "-c", SIM_CHILD, *argv], capture_output=True,
                               text=True, timeout=timeout_s, cwd=Path(__file__).resolve().parents[1])
@@ -208,24 +237,32 @@ def main() -> int:
     ap.add_argument("--phase", choices=("live", "drawn"), default="live",
                     help="the engines' clock at time zero: the live run's (default), or drawn from each "
                     "simulated seed (to see what the schedule's phase alone moves)")
+    ap.add_argument("--pod-times", choices=("calibration", "live"), default="calibration",
+                    help="engine start and stop times from the calibration (default), or each live run's own "
+                    "(medians from its events): separates the model's logic from the machine's speed then")
     ap.add_argument("--swim-trials", type=int, default=150,
                     help="crashes of the simulated SWIM compared with its analytic times (0: skip)")
     args = ap.parse_args()
     from emulator.scenario.loader import load_scenario
+    from sim.calibration import load_calibration
+    restore_base = load_calibration(args.calibration).restore.base_s
     names = args.scenarios.split(",") if args.scenarios else \
         [p.stem for p in shipped() if not load_scenario(p).sim_only]
     results, problems = [], []
     for name in names:
         try:
-            live, clock = live_report(name, args.keep, args.live_from)
-            sims = sim_reports(name, args.sim_timeout, args.sim_replications,
-                               clock if args.phase == "live" else None, args.calibration)
+            live, evidence = live_report(name, args.keep, args.live_from)
+            clock = evidence.get("start") if args.phase == "live" else None
+            overrides = live_pod_times(evidence, restore_base) if args.pod_times == "live" else {}
+            sims = sim_reports(name, args.sim_timeout, args.sim_replications, clock, args.calibration,
+                               overrides)
         except (RuntimeError, OSError, ValueError) as exc:
             problems.append(f"{name}: {exc}")
             print(f"{name}: not compared: {exc}", flush=True)
             continue
         results.append(compare(name, live, sims))
-        results[-1]["clock_at_zero"] = clock if args.phase == "live" else None
+        results[-1]["clock_at_zero"] = clock
+        results[-1]["pod_times"] = overrides
         print(f"{name}: live {live['wall_s']}s wall, sim {results[-1]['sim_wall_s']}s wall "
               f"({len(sims)} replication(s))", flush=True)
     print(table(results))

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from emulator.protocol.cursor import Cursor
 from emulator.protocol.engine_config import EngineConfig
 from emulator.protocol.engine_events import (
-    Alert, Booted, Buffer, Compact, Cut, Exit, Health, Ledger, Log, NetworkError, PayloadBuilt,
+    Alert, Booted, Buffer, Compact, Cut, Exit, Health, Ledger, Log, NetworkError, PayloadBuilt, PayloadFailed,
     PersistState, Push, Release, Restore, Restored, Save, Serve, Sigterm, StopWrites, Tick,
     TimerFired, WaitUntil, Wrote)
 from emulator.protocol.engine_machine import EngineMachine
@@ -43,6 +43,7 @@ class Volume:
     persisted: PersistState = PersistState()
     instance_id: str | None = None     # a generated id is kept on the volume
     keys: int = 0                      # distinct keys in the state (sizes a full)
+    wal_from: int = 0                  # the WAL holds records after this lsn (compactions, restores)
     ledger: Counter = field(default_factory=Counter)
 
     @property
@@ -191,6 +192,7 @@ class Pod:
         v = self.volume
         v.lsn = ev.lsn
         v.keys = distinct_keys(ev.lsn, self.keyspace)
+        v.wal_from = ev.lsn  # a restored state starts an empty WAL (as the live volume's install)
 
     def sigterm(self) -> None:
         self.deliver(Sigterm(self.now))
@@ -235,6 +237,13 @@ class Pod:
     def _cut(self, e: Cut) -> None:
         if e.kind == "full":
             size = self.payload.full(self.volume.keys)
+        elif e.cursor_from.seq < self.volume.wal_from:
+            # A compaction the machine asked for while the cursor it kept was older (a push in
+            # flight, say) dropped part of the range: as the live driver, fail the cut so the
+            # machine cuts a full instead.
+            self._queue.append(PayloadFailed(e.token, self.now, "WAL no longer holds the range",
+                                             wal_missing=True))
+            return
         else:
             size = self.payload.delta(e.cursor_to.seq - e.cursor_from.seq)
         self._sizes[e.token] = size
@@ -248,6 +257,11 @@ class Pod:
         self._answer(e.token, e.timeout_s, fn.persist(
             self.caller, e.token, kind=e.kind, cursor_from=e.cursor_from, cursor_to=e.cursor_to,
             part=e.part, length=e.length, checksum=checksum))
+
+    def _compact(self, e: Compact) -> None:
+        """Fold the WAL into the snapshot, keeping records after `retain_after` (those it still has)."""
+        if e.retain_after > self.volume.wal_from:
+            self.volume.wal_from = e.retain_after
 
     def _release(self, e: Release) -> None:
         self._sizes.pop(e.token, None)
@@ -293,7 +307,7 @@ class Pod:
 EXECUTORS = {
     Serve: Pod._serve, Restore: Pod._restore, Health: Pod._health, Cut: Pod._cut, Push: Pod._push,
     Release: Pod._release, Buffer: Pod._nothing, Save: Pod._save, Ledger: Pod._ledger,
-    Compact: Pod._nothing, StopWrites: Pod._stop_writes, WaitUntil: Pod._wait_until,
+    Compact: Pod._compact, StopWrites: Pod._stop_writes, WaitUntil: Pod._wait_until,
     Log: Pod._nothing, Alert: Pod._alert, Exit: Pod._exit,
 }
 

@@ -92,3 +92,16 @@ def test_sigterm_flushes_everything_and_exits_zero():
     world.env.run(until=gone)
     assert pod.exit_code == 0 and pod.machine.state.durable.seq == pod.volume.lsn
     assert world.events[-1]["kind"] == "engine.stopped" and world.events[-1]["data"]["exit_code"] == 0
+
+
+def test_a_delta_the_wal_no_longer_holds_is_cut_as_a_full_as_live():
+    # lambda-request-limit on a live run's clock: filestore writes 2 MiB/s, so the WAL passes its
+    # 8 MiB compaction bound while each push is in flight; the compaction keeps only what follows
+    # the cursor the machine had then, the next delta's range is gone, and the engine cuts a full
+    # (the live run made the same fulls at the same lsns: 31, 63, 95, 127, 144).
+    from emulator.scenario.library import resolve
+    from sim.runner import simulate
+    text = resolve("lambda-request-limit").read_text() + "\n[sim]\nclock_at_zero = 1796049120.1\n"
+    run = simulate(parse_scenario(text, "lambda-request-limit.toml"))
+    acks = [(w["ack"], w["snapshot"]) for w in run.evidence.witness["filestore-1"] if "ack" in w]
+    assert acks[:5] == [(31, "full"), (63, "full"), (95, "full"), (127, "full"), (144, "full")]
