@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -106,6 +107,14 @@ def assert_conformant(report: dict) -> None:
     assert report["summary"]["failed"] == 0 and report["exit_status"] == 0
 
 
+def _gone(pid: int | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
 def check_up_on_function(tmp_path, target: str) -> None:
     """`wkp-emu up --function TARGET`: a real supervisor and engine pushing through the stand-in,
     recycled and restored through it; store view, metrics and request faults at the front; the
@@ -148,6 +157,13 @@ def check_up_on_function(tmp_path, target: str) -> None:
     emu = start_emulator(tmp_path, MANUAL, "--function", target)
     try:
         assert emu.control.get("/v1/store")["objects"] >= stored["objects"]
+        # reset drops the function's warm state: its idle instances are reaped, their processes gone
+        pids = [i["pid"] for i in emu.control.get("/v1/function")["instances"]["instances"]]
+        emu.control.post("/v1/reset")
+        deadline = time.monotonic() + 30
+        while emu.control.get("/v1/function")["instances"]["reaped"] < 1 or not all(map(_gone, pids)):
+            assert time.monotonic() < deadline, "reset did not reap the function's idle instances"
+            time.sleep(0.1)
     finally:
         assert emu.stop() == 0
 
