@@ -170,3 +170,44 @@ def test_a_cold_start_that_fails_is_a_502_and_the_next_request_starts_again(tmp_
         assert starts == ["i-1", "i-1"]
     finally:
         front.stop()
+
+
+def test_a_client_closing_a_restore_midway_is_no_error_and_the_instance_serves_on(make_front, caplog):
+    """A client going away mid-body is normal at the front: no traceback, the instance released
+    and serving the next request warm."""
+    import random
+
+    from emulator.protocol import signed_requests as sr
+    from emulator.protocol.codec import Encoding
+    from emulator.protocol.cursor import Cursor
+
+    front = make_front()
+    body = Encoding.ZSTD.compress(random.Random(7).randbytes(12 * 1024 * 1024), level=1)
+    ids = dict(engine="relational", tenant="default", instance_id="leaving-1")
+    push = sr.persist_request(secret=SECRET, body=body, now=int(time.time()), request_id="req-push",
+                              strategy="incremental", kind="full", cursor_from=None,
+                              cursor_to=Cursor(1, 1), encoding=Encoding.ZSTD, part=None, **ids)
+    parts = urlsplit(front.endpoint)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    conn.request("POST", push.target, body=body, headers=dict(push.headers))
+    assert conn.getresponse().status == 200
+    conn.close()
+
+    def restore(request_id):
+        return sr.restore_request(secret=SECRET, now=int(time.time()), request_id=request_id, up_to=None,
+                                  full_only=False, takeover=False, **ids)
+
+    leaving = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    first = restore("req-leaving")
+    leaving.request("GET", first.target, headers=dict(first.headers))
+    reply = leaving.getresponse()
+    assert reply.status == 200 and len(reply.read(64 * 1024)) == 64 * 1024
+    leaving.sock.shutdown(2)  # the client goes away mid-body
+    leaving.close()
+    until(lambda: instances(front)["inflight"] == 0)
+    again = restore("req-again")
+    status, headers, restored = request(front.endpoint, "GET", again.target, dict(again.headers))
+    assert status == 200 and restored == body
+    assert headers[INSTANCE_HEADER] == "i-1" and COLD_HEADER not in headers
+    noisy = [r for r in caplog.records if r.exc_info or r.levelname in ("ERROR", "CRITICAL")]
+    assert noisy == [], [r.getMessage() for r in noisy]
