@@ -105,3 +105,15 @@ def test_a_delta_the_wal_no_longer_holds_is_cut_as_a_full_as_live():
     run = simulate(parse_scenario(text, "lambda-request-limit.toml"))
     acks = [(w["ack"], w["snapshot"]) for w in run.evidence.witness["filestore-1"] if "ack" in w]
     assert acks[:5] == [(31, "full"), (63, "full"), (95, "full"), (127, "full"), (144, "full")]
+
+
+def test_a_small_payload_is_priced_at_its_own_compression_not_the_samples():
+    # A 20-write keyvalue delta compresses less per write than the 64-write sample: the live engine
+    # pushed 1,039 bytes for it (sim_vs_live, container-concurrency); pricing by the whole sample's
+    # ratio said 971.
+    kv = profile("keyvalue")
+    assert kv.delta(20) == pytest.approx(1039, rel=0.02)
+    assert kv.delta(1) < kv.delta(2) < kv.delta(20) < kv.delta(64) < kv.delta(65)
+    n = kv.delta_points[-1][0]
+    assert kv.delta(n) == round(kv.overhead + kv.delta_bytes * n)  # joined to the rate above it
+    assert kv.full(3) > kv.full(0) == kv.overhead
