@@ -1,6 +1,6 @@
 """The conformance kit against the Azure Functions reference function, run by
-our v2-model host on Azurite: every clause passes (the ones only approximable
-on one unnamed instance are SKIPs). Skips, saying why, where Azurite is not
+our v2-model host on Azurite, its instances host processes behind the front:
+every clause passes, the three instance clauses included. Skips, saying why, where Azurite is not
 installed (scripts/azurite-setup.sh needs node and npm)."""
 from __future__ import annotations
 
