@@ -105,6 +105,7 @@ class Pod:
         self.kind = slot.kind
         self.payload = profile(slot.kind, config.workload.value_bytes, config.compression)
         self.keyspace = config.workload.keys or PROFILES[slot.kind].default_keys
+        self.deletes = config.workload.deletes  # a share of operations deletes: no value, one key less
         self.workload = Workload(config, slot.kind)
         self.state = "starting"         # starting | running | stopping | exited
         self.accepting = self.served = False
@@ -175,7 +176,7 @@ class Pod:
         v = self.volume
         first = v.lsn + 1
         v.lsn += n
-        v.keys = distinct_keys(n, self.keyspace, v.keys)
+        v.keys = distinct_keys(n, self.keyspace, v.keys, self.deletes)
         self.world.note_writes(self, first, v.lsn, times)
         for effect in self.machine.handle(Wrote(self.now, v.lsn, n * round(self.payload.wal_bytes))):
             EXECUTORS[type(effect)](self, effect)
@@ -191,7 +192,7 @@ class Pod:
     def _install(self, ev: Restored) -> None:
         v = self.volume
         v.lsn = ev.lsn
-        v.keys = distinct_keys(ev.lsn, self.keyspace)
+        v.keys = distinct_keys(ev.lsn, self.keyspace, 0, self.deletes)
         v.wal_from = ev.lsn  # a restored state starts an empty WAL (as the live volume's install)
 
     def sigterm(self) -> None:
@@ -245,7 +246,8 @@ class Pod:
                                              wal_missing=True))
             return
         else:
-            size = self.payload.delta(e.cursor_to.seq - e.cursor_from.seq)
+            ops = e.cursor_to.seq - e.cursor_from.seq
+            size = self.payload.delta(round(ops * (1 - self.deletes)) if self.deletes else ops)
         self._sizes[e.token] = size
         self._queue.append(PayloadBuilt(e.token, self.now, size))
 

@@ -84,10 +84,16 @@ def profile(kind: str, value_bytes: int = 0, encoding: Encoding = Encoding.ZSTD)
                           delta_points, full_points)
 
 
-def distinct_keys(writes: int, keys: int, had: int = 0) -> int:
-    """Expected distinct keys after `writes` uniform writes over `keys` keys,
-    starting from `had` distinct keys (the generator picks keys uniformly)."""
+def distinct_keys(writes: int, keys: int, had: int = 0, deletes: float = 0.0) -> int:
+    """Expected distinct keys after `writes` operations over `keys` keys, starting from `had`
+    distinct keys: the generator writes a uniform key, or (a `deletes` share of operations)
+    deletes a key it wrote. Per operation E[k'] = a k + b with a = 1 - (1 - d)/K and b = 1 - 2d,
+    so after n: k* + (had - k*) a^n, k* = b / (1 - a)."""
     if keys <= 0:
-        return had + writes
-    missing = (keys - had) * (1 - 1 / keys) ** writes
-    return min(keys, round(keys - missing))
+        return max(0, had + round(writes * (1 - 2 * deletes)))
+    if not deletes:
+        missing = (keys - had) * (1 - 1 / keys) ** writes
+        return min(keys, round(keys - missing))
+    a = 1 - (1 - deletes) / keys
+    fixed = (1 - 2 * deletes) * keys / (1 - deletes)
+    return min(keys, max(0, round(fixed + (had - fixed) * a ** writes)))
