@@ -82,3 +82,18 @@ def test_sim_speed_prints_the_model_event_rate_against_a_bare_simpy_loop():
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "bare SimPy timeout loop" in proc.stdout and "ratio" in proc.stdout
+
+
+def test_live_pod_times_are_the_runs_own_medians_after_time_zero():
+    def ev(at, kind, data=None):
+        return {"at": at, "kind": kind, "subject": "a-1", "data": data or {}}
+    evidence = {"start": 100.0, "events": [
+        ev(95.0, "engine.starting"), ev(99.0, "engine.started"),            # the initial fleet: left out
+        ev(106.0, "engine.stopping"), ev(106.5, "engine.stopped", {"exit_code": 0}),
+        ev(106.5, "engine.starting"), ev(107.5, "engine.started"),
+        ev(110.0, "engine.killed", {"exit_code": -9}),
+        ev(111.0, "engine.starting"), ev(112.5, "engine.started"),
+        ev(120.0, "engine.stopping"), ev(120.3, "engine.stopped", {"exit_code": 0})]}
+    times = V.live_pod_times(evidence, restore_base_s=0.25)
+    assert times == {"engine_start_s": 1.0, "engine_stop_s": 0.4}  # medians 1.25 - 0.25 and 0.4
+    assert V.live_pod_times({"start": 0.0, "events": []}, 0.25) == {}
