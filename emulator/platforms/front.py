@@ -15,24 +15,18 @@ start), `GET /_wkp/instances` and `POST /_wkp/instances/reap`.
 """
 from __future__ import annotations
 
-import asyncio
-import time
 
 import aiohttp
 from aiohttp import web
 
 from emulator.protocol.function_instances import COLD_HEADER, INSTANCE_HEADER
 
+from . import request_faults
 from .worker_instances import InstancesBusy, InstanceStartFailed, WorkerInstances
 
-WKP_PATHS = ("/persist", "/restore", "/health")
 _HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-connection", "host",
         "content-length", "trailer", INSTANCE_HEADER.lower()}
 CHUNK = 256 * 1024
-
-
-class _Dropped(web.HTTPServiceUnavailable):
-    """The outage fault closed the connection: nothing was sent."""
 
 
 class FunctionFront:
@@ -71,33 +65,7 @@ class FunctionFront:
         return web.json_response({"reaped": await self.instances.reap_idle_and_wait()})
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        if self.metrics is None or request.path not in WKP_PATHS:
-            return await self._faulty(request)
-        started, status, out = time.perf_counter(), 500, 0
-        try:
-            response = await self._faulty(request)
-            status = response.status
-            out = response.body_length if response.prepared else len(response.body or b"")
-            return response
-        except _Dropped:
-            status = "dropped"
-            raise
-        finally:
-            self.metrics.observe(request.path, status, time.perf_counter() - started,
-                                 request.content_length or 0, out or 0)
-
-    async def _faulty(self, request: web.Request) -> web.StreamResponse:
-        if self.faults is not None and request.path in WKP_PATHS:
-            hit = self.faults.on_request(request.path, request.content_length)
-            if hit.delay_s:
-                await asyncio.sleep(hit.delay_s)
-            if hit.drop:
-                request.transport.abort()
-                raise _Dropped()
-            if hit.status is not None:
-                return web.json_response({"error": "InjectedFault", "reason": hit.reason},
-                                         status=hit.status, headers=hit.headers)
-        return await self._relay(request)
+        return await request_faults.serve(request, self._relay, metrics=self.metrics, faults=self.faults)
 
     async def _relay(self, request: web.Request) -> web.StreamResponse:
         try:

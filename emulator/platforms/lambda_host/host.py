@@ -36,6 +36,7 @@ from aiohttp import web
 from emulator.protocol.function_instances import (COLD_HEADER, INSTANCE_HEADER, NEW_INSTANCE, Grant,
                                                   InstancePool, Throttled)
 
+from .. import request_faults
 from . import function_url as url
 from .runtime_api import END, Buffered, Failed, Invocation, RuntimeEndpoint, Streamed
 from .runtimes import HANDLER, RUNTIMES, RuntimeProcess, start_runtime
@@ -106,7 +107,6 @@ class HostCounters:
     cold_start_s: list = field(default_factory=list)  # process start to first poll, each cold start
 
 
-WKP_PATHS = ("/persist", "/restore", "/health")
 
 
 class LambdaHost:
@@ -273,33 +273,7 @@ class LambdaHost:
     # ---- the Function URL
 
     async def _invoke(self, request: web.Request) -> web.StreamResponse:
-        if self.metrics is None or request.path not in WKP_PATHS:
-            return await self._faulty_invoke(request)
-        started, status, out = time.perf_counter(), 500, 0
-        try:
-            response = await self._faulty_invoke(request)
-            status = response.status
-            out = response.body_length if response.prepared else len(response.body or b"")
-            return response
-        except _Dropped:
-            status = "dropped"
-            raise
-        finally:
-            self.metrics.observe(request.path, status, time.perf_counter() - started,
-                                 request.content_length or 0, out or 0)
-
-    async def _faulty_invoke(self, request: web.Request) -> web.StreamResponse:
-        if self.faults is not None and request.path in WKP_PATHS:
-            hit = self.faults.on_request(request.path, request.content_length)
-            if hit.delay_s:
-                await asyncio.sleep(hit.delay_s)
-            if hit.drop:
-                request.transport.abort()
-                raise _Dropped()
-            if hit.status is not None:
-                return web.json_response({"error": "InjectedFault", "reason": hit.reason},
-                                         status=hit.status, headers=hit.headers)
-        return await self._call(request)
+        return await request_faults.serve(request, self._call, metrics=self.metrics, faults=self.faults)
 
     async def _call(self, request: web.Request) -> web.StreamResponse:
         s = self.settings
@@ -468,10 +442,6 @@ class LambdaHost:
 
 class InitFailed(RuntimeError):
     pass
-
-
-class _Dropped(web.HTTPServiceUnavailable):
-    """The outage fault closed the connection: nothing was sent (aiohttp ends it quietly)."""
 
 
 def _url_error(named: dict) -> web.Response:
