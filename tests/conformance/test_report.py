@@ -84,7 +84,7 @@ def test_clause_ids_are_unique_and_well_formed():
     clauses = registry.all_clauses()
     assert len({c.id for c in clauses}) == len(clauses)
     for c in clauses:
-        assert re.fullmatch(r"(health|auth|persist|idempotency|restore)\.[a-z0-9-]+\.[a-z0-9-]+", c.id)
+        assert re.fullmatch(r"(health|auth|persist|idempotency|restore|instances)\.[a-z0-9-]+\.[a-z0-9-]+", c.id)
         assert "\n" not in c.description
 
 

@@ -65,7 +65,6 @@ def test_a_valid_file_becomes_steps_expectations_and_a_config():
      "emulator: is set by the scenario runner"),
     (("[fleet.vector]", "[nonsense]\n[fleet.vector]"), "nonsense: unknown table"),
     (('duration = "30s"', 'duration = "soon"'), "line 5: scenario.duration: must be a duration"),
-    (('duration = "30s"', 'duration = "2h"'), "at most 1h on the live stack"),
     (("replicas = 2", "replicas = -2"), "line 8: fleet.vector.replicas: must be an integer >= 0"),
     (("rate = 5", "rate = -5"), "line 11: workload.vector.rate: must be writes per second"),
     (('engine = "vector-2"\n\n[[step]]', 'engine = "vector-3"\n\n[[step]]'),
@@ -90,6 +89,15 @@ def test_errors_name_the_line_and_the_key(change, expected):
     old, new = change
     assert old in BASE
     assert expected in error_of(BASE.replace(old, new, 1))
+
+
+def test_a_timeline_over_an_hour_loads_as_sim_only_and_the_live_runner_names_its_line():
+    from emulator.scenario.loader import require_live
+    s = parse_scenario(BASE.replace('duration = "30s"', 'duration = "2h"', 1), "demo.toml")
+    assert s.duration_s == 7200.0
+    with pytest.raises(ScenarioError) as info:
+        require_live(s)
+    assert "line 5: scenario.duration" in str(info.value) and "--sim" in str(info.value)
 
 
 def test_rules_that_tie_keys_together():
