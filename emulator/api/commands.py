@@ -11,8 +11,8 @@ import json
 import sys
 
 from .client import ControlClient, ControlError, NoEmulator, control_url
-from .tables import (fault_set_line, fault_table, faults_cleared_line, killed_line, pod_line,
-                     scaled_lines, status_table)
+from .tables import (fault_set_line, fault_table, faults_cleared_line, function_lines, killed_line,
+                     pod_line, scaled_lines, status_table)
 
 
 def add_parser(subparsers) -> None:
@@ -81,13 +81,26 @@ def _report(args, data, lines) -> None:
     print("\n".join([produced] if isinstance(produced, str) else produced))
 
 
+def _function_view(client) -> dict:
+    """GET /v1/function, or {} when the function is not up: status still shows the rest."""
+    try:
+        view = client.get("/v1/function")
+    except ControlError:
+        return {}
+    return view if isinstance(view, dict) else {}
+
+
 def status(client, args):
     health, fleet = client.get("/health"), client.get("/v1/fleet")
     info = client.get("/v1/info")
+    function = _function_view(client)
     if args.json:
-        _show({"health": health, "info": info, "engines": fleet["engines"]})
+        _show({"health": health, "info": info, "engines": fleet["engines"],
+               "function": {k: function[k] for k in ("instances", "platform") if k in function}})
     else:
         print(status_table(health, info, fleet["engines"]))
+        for line in function_lines(function):
+            print(line)
         for name, message in sorted((health.get("failures") or {}).items()):
             print(f"{name}: {message}")  # the engine's own last words
     return 0 if health.get("status") == "running" else 1  # scripts can wait on a healthy stack

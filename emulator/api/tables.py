@@ -132,3 +132,74 @@ def faults_cleared_line(cleared: dict) -> str:
     disc = disc if isinstance(disc, int) else ("cleared" if disc else 0)
     return (f"faults cleared: function/store {cleared.get('function', 0)}, "
             f"engine clocks {cleared.get('engines', 0)}, discovery {disc}")
+
+
+# ------------------------------------------------ the function's instances and platform
+
+
+def _bytes(n) -> str:
+    if not isinstance(n, (int, float)):
+        return "-"
+    for unit in ("B", "KiB", "MiB"):
+        if n < 1024:
+            return f"{round(n, 1):g} {unit}"
+        n /= 1024
+    return f"{round(n, 1):g} GiB"
+
+
+def _plural(n, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def instances_counts(instances: dict) -> tuple[str, str]:
+    """('1 live, 0 busy (max 4 x 256)', '1 cold start, 32 warm hits, 0 throttles, 0 reaped')."""
+    s = instances.get("settings") or {}
+    most = f" (max {_cell(s.get('instances_max'))} x {_cell(s.get('instance_concurrency'))})" if s else ""
+    return (f"{instances.get('live', 0)} live, {instances.get('busy', 0)} busy{most}",
+            f"{_plural(instances.get('cold_starts', 0), 'cold start')}, "
+            f"{_plural(instances.get('warm_hits', 0), 'warm hit')}, "
+            f"{_plural(instances.get('throttles', 0), 'throttle')}, {instances.get('reaped', 0)} reaped")
+
+
+def instances_summary(instances: dict) -> str:
+    """'1 live, 0 busy (max 4 x 256): 1 cold start, 32 warm hits, 0 throttles, 0 reaped'."""
+    return ": ".join(instances_counts(instances))
+
+
+def instance_line(one: dict) -> str:
+    """'i-1  inflight 0  invocations 33  idle 1.0 s' (idle '-' while it serves)."""
+    idle = one.get("idle_s")
+    idle = "-" if idle is None else f"{idle:.1f} s"
+    pid = f"  pid {one['pid']}" if one.get("pid") else ""
+    return f"{one.get('id')}  inflight {one.get('inflight', 0)}  invocations {one.get('invocations', 0)}  idle {idle}{pid}"
+
+
+def platform_line(platform: dict) -> str | None:
+    """'platform lambda: payload 6 MiB, response 6 MiB, stream 2 MiB/s after 6 MiB,
+    timeout 900 s'; None when no profile is set (today's aiohttp function)."""
+    if not platform or not platform.get("profile"):
+        return None
+    parts = [f"payload {_bytes(platform.get('max_payload'))}"]
+    if platform.get("max_response_bytes"):
+        parts.append(f"response {_bytes(platform['max_response_bytes'])}")
+    if platform.get("stream_rate_bytes_s"):
+        parts.append(f"stream {_bytes(platform['stream_rate_bytes_s'])}/s after "
+                     f"{_bytes(platform.get('stream_unthrottled_bytes') or 0)}")
+    if platform.get("timeout_s"):
+        parts.append(f"timeout {platform['timeout_s']:g} s")
+    return f"platform {platform['profile']}: " + ", ".join(parts)
+
+
+def function_lines(function: dict, width: int = 80) -> list[str]:
+    """What `status` prints of GET /v1/function: the instance counters (two lines) and,
+    when a platform profile is set, its limits; wrapped to `width` so 80 columns
+    hold whatever the numbers (a continuation is indented)."""
+    import textwrap
+    out = []
+    if isinstance(function.get("instances"), dict):
+        live, counters = instances_counts(function["instances"])
+        out += [f"function instances: {live}", f"  {counters}"]
+    platform = platform_line(function.get("platform") or {})
+    if platform:
+        out.append(platform)
+    return [wrapped for line in out for wrapped in textwrap.wrap(line, width, subsequent_indent="  ")]

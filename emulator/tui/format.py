@@ -172,3 +172,21 @@ def fault_lines(faults: dict) -> list[str]:
     from emulator.api.tables import fault_table
     table = fault_table(faults or {})
     return table.splitlines()
+
+
+def instance_lines(snapshot: dict) -> list[str]:
+    """The function's instances (counters, then one line per live instance) and, when a
+    platform profile is set, its limits and what they mean (pure; from /v1/function)."""
+    from emulator.api.tables import instance_line, instances_summary, platform_line
+    instances = (snapshot or {}).get("instances")
+    out = []
+    if isinstance(instances, dict):
+        out.append(instances_summary(instances))
+        out += ["  " + instance_line(one) for one in instances.get("instances") or ()]
+    else:
+        out.append("no instance view (the function is not up yet)")
+    platform = (snapshot or {}).get("platform") or {}
+    if platform_line(platform):
+        out.append(platform_line(platform))
+        out += list(platform.get("fit") or ())[1:]  # its first line names the profile again
+    return out

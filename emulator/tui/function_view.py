@@ -1,14 +1,16 @@
 """The function: requests per second by endpoint and status, p50/p99 latency, bytes
-in/out, with sparklines; the faults in force."""
+in/out, with sparklines; its instances (cold starts, warm hits) and platform profile;
+the faults in force."""
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 
-from .format import fault_lines, histogram, millis, quantile, size
+from .format import fault_lines, histogram, instance_lines, millis, quantile, size
 
 ENDPOINTS = ("/persist", "/restore", "/health")
 
@@ -37,6 +39,8 @@ class FunctionScreen(Screen):
                 with Horizontal(classes="spark-row"):
                     yield Label(f"{path:<9} req/s ")
                     yield Sparkline([], id=f"spark-{path.strip('/')}")
+        yield Label("[b]instances[/b]")
+        yield Static("", id="instances")
         yield Label("[b]faults in force[/b]")
         yield Static("", id="faults")
         yield Footer()
@@ -59,4 +63,7 @@ class FunctionScreen(Screen):
             series = list(app.function_series.get(path, ()))
             if series:
                 self.query_one(f"#spark-{path.strip('/')}", Sparkline).data = series
+        # plain text: a platform's fit lines are prose, not markup
+        self.query_one("#instances", Static).update(
+            Text("\n".join(instance_lines(app.views.get("/v1/function") or {}))))
         self.query_one("#faults", Static).update("\n".join(fault_lines(app.views.get("/v1/faults") or {})))

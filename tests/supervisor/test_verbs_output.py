@@ -107,3 +107,26 @@ def test_reset(emu, cli):
     [line] = lines(cli("reset"))
     assert re.fullmatch(r"store emptied: \d+ objects removed", line), line
     assert set(json.loads(cli("reset", "--json"))) == {"removed"}
+
+
+def test_status_shows_the_function_instances(emu, cli):
+    """The instance line is the control API's /v1/function counters (they only grow
+    between the two reads, and the settings stay), within 80 columns."""
+    before = emu.control.get("/v1/function")["instances"]
+    out = lines(cli("status"))
+    after = emu.control.get("/v1/function")["instances"]
+    at = [i for i, line in enumerate(out) if line.startswith("function instances: ")]
+    assert len(at) == 1, out
+    found = out[at[0]:at[0] + 2]
+    assert all(len(line) <= 80 for line in found), found
+    m = re.match(r"function instances: (\d+) live, (\d+) busy \(max (\d+) x (\d+)\)\n  (\d+) cold starts?, "
+                 r"(\d+) warm hits?, (\d+) throttles?, (\d+) reaped$", "\n".join(found))
+    assert m, found
+    settings = after["settings"]
+    assert (int(m[3]), int(m[4])) == (settings["instances_max"], settings["instance_concurrency"])
+    for group, key in ((5, "cold_starts"), (6, "warm_hits"), (7, "throttles"), (8, "reaped")):
+        assert before[key] <= int(m[group]) <= after[key], (key, found)
+    assert int(m[1]) >= 1 and not any(line.startswith("platform ") for line in out)  # no profile set
+    shown = json.loads(cli("status", "--json"))["function"]
+    assert set(shown["instances"]) >= {"live", "busy", "cold_starts", "warm_hits", "settings", "instances"}
+    assert shown["platform"]["profile"] is None

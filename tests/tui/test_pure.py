@@ -197,3 +197,45 @@ def test_full_collections_follow_python_rule_but_wait_for_a_quiet_keyboard():
     assert not full_collection_due(100.0, 99.9, 0.0, *grown)  # typing: later
     assert not full_collection_due(100.0, 0.0, 0.0, *same)  # not grown by a quarter: not needed
     assert full_collection_due(AT_LATEST_S, AT_LATEST_S, 0.0, *same)  # at the latest, keys or not
+
+
+def _lambda_view() -> dict:
+    """The function view's `platform` under --profile lambda-url, as the function builds it."""
+    from emulator.function.config import FunctionConfig, Limits, apply_profile, platform_view
+    limits, settings, platform = apply_profile("lambda-url", limits=Limits())
+    return platform_view(FunctionConfig(secret="s", s3_endpoint="http://127.0.0.1:1", limits=limits,
+                                        instances=settings, platform=platform))
+
+
+INSTANCES = {"live": 2, "busy": 1, "inflight": 1, "cold_starts": 2, "warm_hits": 1, "throttles": 3,
+             "reaped": 0, "settings": {"instances_max": 1000, "instance_concurrency": 1,
+                                       "keep_alive_s": 600.0, "cold_start_ms": 250},
+             "instances": [{"id": "i-1", "inflight": 1, "invocations": 2, "idle_s": None},
+                           {"id": "i-2", "inflight": 0, "invocations": 1, "idle_s": 12.345, "pid": 4242}]}
+
+
+def test_the_function_screen_shows_instances_and_the_platform_profile():
+    from emulator.tui.format import instance_lines
+    lines = instance_lines({"instances": INSTANCES, "platform": _lambda_view()})
+    assert lines[:3] == [
+        "2 live, 1 busy (max 1000 x 1): 2 cold starts, 1 warm hit, 3 throttles, 0 reaped",
+        "  i-1  inflight 1  invocations 2  idle -",
+        "  i-2  inflight 0  invocations 1  idle 12.3 s  pid 4242"]
+    assert lines[3] == ("platform lambda-url: payload 6 MiB, response 200 MiB, stream 2 MiB/s after 6 MiB, "
+                        "timeout 900 s")
+    assert any("push" in line for line in lines[4:]) and any("restore" in line for line in lines[4:])
+    # no profile (today's function): the counters only; no view at all: said so
+    assert instance_lines({"instances": INSTANCES, "platform": {"profile": None, "fit": []}})[3:] == []
+    assert instance_lines({}) == ["no instance view (the function is not up yet)"]
+
+
+def test_status_prints_the_instances_within_80_columns():
+    from emulator.api.tables import function_lines
+    busy = dict(INSTANCES, live=1000, busy=999, cold_starts=123456, warm_hits=9876543, throttles=42, reaped=77)
+    lines = function_lines({"instances": busy, "platform": _lambda_view()})
+    assert all(len(line) <= 80 for line in lines), lines
+    assert lines[:2] == ["function instances: 1000 live, 999 busy (max 1000 x 1)",
+                         "  123456 cold starts, 9876543 warm hits, 42 throttles, 77 reaped"]
+    assert lines[-1].startswith("  ")  # the platform line's continuation is indented
+    assert any(line.startswith("platform lambda-url: payload 6 MiB") for line in lines)
+    assert function_lines({}) == []  # the function is not up: status shows the rest
