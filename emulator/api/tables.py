@@ -176,10 +176,11 @@ def instance_line(one: dict) -> str:
 
 def platform_line(platform: dict) -> str | None:
     """'platform lambda: payload 6 MiB, response 6 MiB, stream 2 MiB/s after 6 MiB,
-    timeout 900 s'; None when no profile is set (today's aiohttp function)."""
+    timeout 900 s'; 'platform lambda-url (target lambda)' under a stand-in; None when
+    no profile is set (today's aiohttp function)."""
     if not platform or not platform.get("profile"):
         return None
-    parts = [f"payload {_bytes(platform.get('max_payload'))}"]
+    parts = [f"payload {_bytes(platform['max_payload'])}"] if platform.get("max_payload") else []
     if platform.get("max_response_bytes"):
         parts.append(f"response {_bytes(platform['max_response_bytes'])}")
     if platform.get("stream_rate_bytes_s"):
@@ -187,7 +188,9 @@ def platform_line(platform: dict) -> str | None:
                      f"{_bytes(platform.get('stream_unthrottled_bytes') or 0)}")
     if platform.get("timeout_s"):
         parts.append(f"timeout {platform['timeout_s']:g} s")
-    return f"platform {platform['profile']}: " + ", ".join(parts)
+    # `up --function lambda|gcf|azure` names its stand-in (target) and the profile only
+    head = f"platform {platform['profile']}" + (f" (target {platform['target']})" if platform.get("target") else "")
+    return head + (": " + ", ".join(parts) if parts else "")
 
 
 def function_lines(function: dict, width: int = 80) -> list[str]:

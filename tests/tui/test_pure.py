@@ -227,6 +227,11 @@ def test_the_function_screen_shows_instances_and_the_platform_profile():
     # no profile (today's function): the counters only; no view at all: said so
     assert instance_lines({"instances": INSTANCES, "platform": {"profile": None, "fit": []}})[3:] == []
     assert instance_lines({}) == ["no instance view (the function is not up yet)"]
+    # `up --function lambda`: its stand-in's instances (each a process) and the profile by name
+    standin = instance_lines({"instances": dict(INSTANCES, instances=INSTANCES["instances"][1:]),
+                              "platform": {"target": "lambda", "profile": "lambda-url"}})
+    assert standin[1:] == ["  i-2  inflight 0  invocations 1  idle 12.3 s  pid 4242",
+                           "platform lambda-url (target lambda)"]
 
 
 def test_status_prints_the_instances_within_80_columns():
