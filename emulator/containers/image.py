@@ -57,7 +57,6 @@ LABEL_ROLE = "wkp-emu.image"
 LABEL_SOURCE = "wkp-emu.source"
 LABEL_VERSION = "wkp-emu.version"
 # Source that goes into the wheel (pyproject's packages) and decides the image's digest.
-SOURCE_PACKAGES = ("emulator", "engines_fake", "sim")
 SOURCE_FILES = ("pyproject.toml", "README.md")
 
 
@@ -115,11 +114,19 @@ def image_tag(root: Path | None = None) -> str:
     return f"{IMAGE_REPOSITORY}:{package_version(root)}"
 
 
+def source_packages(root: Path) -> tuple[str, ...]:
+    """The top-level packages pyproject.toml puts in the wheel (its packages.find include list), so that a
+    package added there is in the image too, and a change to it makes the image stale."""
+    with (root / "pyproject.toml").open("rb") as f:
+        include = tomllib.load(f)["tool"]["setuptools"]["packages"]["find"]["include"]
+    return tuple(sorted({pattern.rstrip("*").split(".")[0] for pattern in include}))
+
+
 def _source_files(root: Path):
     for name in SOURCE_FILES:
         if (root / name).is_file():
             yield root / name
-    for package in SOURCE_PACKAGES:
+    for package in source_packages(root):
         base = root / package
         if not base.is_dir():
             continue
@@ -321,7 +328,7 @@ def _project_wheel(root: Path, out: Path, log: Path) -> Path:
     for name in SOURCE_FILES:
         if (root / name).is_file():
             shutil.copy2(root / name, src / name)
-    for package in SOURCE_PACKAGES:
+    for package in source_packages(root):
         if (root / package).is_dir():
             shutil.copytree(root / package, src / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     _run_logged([sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check",

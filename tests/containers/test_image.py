@@ -107,3 +107,14 @@ def test_the_image_runs_an_engine_with_its_container_mode_sidecar(client, built)
         if container is not None:
             container.remove(force=True)
         store.stop()
+
+
+def test_the_image_carries_every_package_pyproject_builds():
+    # A package missing from the image's wheel broke every container at the first import of the CLI.
+    import tomllib
+    from emulator.containers.image import source_packages, source_root
+    root = source_root()
+    with (root / "pyproject.toml").open("rb") as f:
+        include = tomllib.load(f)["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert set(source_packages(root)) == {p.rstrip("*") for p in include}
+    assert "wkp_functions" in source_packages(root)
