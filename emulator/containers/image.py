@@ -118,7 +118,10 @@ def source_packages(root: Path) -> tuple[str, ...]:
     """The top-level packages pyproject.toml puts in the wheel (its packages.find include list), so that a
     package added there is in the image too, and a change to it makes the image stale."""
     with (root / "pyproject.toml").open("rb") as f:
-        include = tomllib.load(f)["tool"]["setuptools"]["packages"]["find"]["include"]
+        found = tomllib.load(f).get("tool", {}).get("setuptools", {}).get("packages", {}).get("find", {})
+    include = found.get("include") if isinstance(found, dict) else None
+    if not include:  # setuptools' own default: every top-level package
+        return tuple(sorted(p.parent.name for p in root.glob("*/__init__.py")))
     return tuple(sorted({pattern.rstrip("*").split(".")[0] for pattern in include}))
 
 

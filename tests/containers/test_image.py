@@ -38,7 +38,8 @@ def build(*args: str) -> dict:
 
 
 def test_source_digest_follows_every_packaged_file(tmp_path):
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "1"\n')
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "1"\n'
+                                             '[tool.setuptools.packages.find]\ninclude = ["emulator*"]\n')
     (tmp_path / "emulator").mkdir()
     (tmp_path / "emulator" / "a.py").write_text("A = 1\n")
     first = source_digest(tmp_path)
