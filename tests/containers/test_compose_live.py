@@ -27,7 +27,7 @@ from emulator.cli import main
 
 # The first use on a machine may build the engine image (minutes: a Debian root filesystem,
 # the dependencies); the round trips themselves take a minute or two on a loaded machine.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900), pytest.mark.xdist_group("docker")]
 SERVING_PHASES_NOT = ("booting", "restoring", "restore_wait", "exited")
 PROJECT_LABEL = "com.docker.compose.project"
 

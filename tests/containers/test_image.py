@@ -18,7 +18,7 @@ from emulator.containers.image import LABEL_SOURCE, source_digest
 from tests.support.processes import REPO, WKP_EMU
 from tests.support.processes import test_env as child_env
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("docker")]
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from tests.support.emulator import start_emulator
 from .test_fleet_semantics import MANUAL, digest, engine_status, push_and_wait, running_pod, wait_until
 from .test_up import call, write_records
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("docker")]
 LABEL_STATE_DIR, LABEL_SLOT = "wkp-emu.state-dir", "wkp-emu.slot"
 
 
