@@ -56,7 +56,7 @@ def _run(keys):
                 if "loading" not in str(pilot.app.screen.query_one("#detail-status").render()):
                     break
                 await pilot.pause(0.02)
-        if keys[-1:] == ("l",):  # the log screen follows the recorded log
+        if keys[-1:] in (("l",), ("5",)):  # the log and event screens write their RichLog once it has a size
             from textual.widgets import RichLog
             for _ in range(100):
                 if pilot.app.screen.query_one(RichLog).lines:
