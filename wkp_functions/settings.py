@@ -1,8 +1,7 @@
 """Reading a reference function's environment: the store's name, the secret
 and the core's limits, with errors that name the variable.
 
-Shared by the Cloud Functions and Azure Functions entry points (the Lambda
-function reads the same variables in aws_lambda/setup.py).
+Shared by the Lambda, Cloud Functions and Azure Functions entry points.
 """
 from __future__ import annotations
 

@@ -22,26 +22,10 @@ from emulator.protocol.function_rules import Limits
 from emulator.protocol.takeover import DEFAULT_LEASE_S
 
 from ..core import CoreConfig, FunctionCore
+from ..settings import SetupError, number as _number  # the variables' checks all functions share
 from ..stores.s3 import S3Store
 
 DEFAULT_MAX_PAYLOAD = 4 * 1024 * 1024
-
-
-class SetupError(RuntimeError):
-    """The environment does not describe a usable function; the message names the variable."""
-
-
-def _number(env, name: str, default, kind=int):
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise SetupError(f"{name}={raw!r} is not a number") from None
-    if value <= 0:
-        raise SetupError(f"{name}={raw!r} must be positive")
-    return value
 
 
 def core_from_env(env=None) -> FunctionCore:
