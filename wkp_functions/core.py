@@ -233,10 +233,11 @@ class FunctionCore:
         warm = state.loaded
         self.chains.load(self.store, state)
         # Never trust a remembered head: other instances may have stored since.
-        decision = cr.decide(h, key, state.head, state.last, relisted=False, head_trusted=not warm)
+        decision = cr.decide(h, key, state.head, state.last, relisted=False, head_trusted=not warm,
+                             listed_at_key=key in state.objects)
         if isinstance(decision, cr.Relist):
             self.chains.load(self.store, state, refresh=True)
-            decision = cr.decide(h, key, state.head, state.last, relisted=True)
+            decision = cr.decide(h, key, state.head, state.last, relisted=True, listed_at_key=key in state.objects)
         if isinstance(decision, cr.LookUp):
             info = self.store.head(key)
             found = cr.stored_from_metadata(key, h.cursor_to, info.metadata) if info else None

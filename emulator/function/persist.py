@@ -54,10 +54,11 @@ async def _decide(store, chains, state, h, key) -> cr.Store | cr.Duplicate | cr.
     # Once more than one instance has run, another may have moved the head since
     # this one last looked (instances.py): the rules then confirm before storing.
     trusted = not warm or chains.warm_head_trusted()
-    decision = cr.decide(h, key, state.head, state.last, relisted=False, head_trusted=trusted)
+    decision = cr.decide(h, key, state.head, state.last, relisted=False, head_trusted=trusted,
+                         listed_at_key=key in state.objects)
     if isinstance(decision, cr.Relist):
         await chains.load(store, state, refresh=True)
-        decision = cr.decide(h, key, state.head, state.last, relisted=True)
+        decision = cr.decide(h, key, state.head, state.last, relisted=True, listed_at_key=key in state.objects)
     if isinstance(decision, cr.LookUp):
         info = await store.head(key)
         found = cr.stored_from_metadata(key, h.cursor_to, info.metadata) if info else None

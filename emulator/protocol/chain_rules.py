@@ -154,8 +154,12 @@ def existing_at(last: Stored | None, key: str) -> Stored | None:
 STALE_HEAD = "the warm head may be stale: more than one function instance has run"
 
 
+RETRY_CHECK = "an object is already stored at this key: a retry whose first answer was lost?"
+
+
 def decide(push: PushFacts, key: str, head: Cursor | None, last: Stored | None, *,
-           relisted: bool, head_trusted: bool = True) -> Store | Duplicate | Relist | LookUp:
+           relisted: bool, head_trusted: bool = True,
+           listed_at_key: bool = False) -> Store | Duplicate | Relist | LookUp:
     """The first step of a persist against the instance's warm state (head, last
     stored push). A refusal is never final from a cache: it is re-checked against
     a fresh listing, then against the object at the key, before a 409 is sent.
@@ -164,22 +168,30 @@ def decide(push: PushFacts, key: str, head: Cursor | None, last: Stored | None, 
     overtaken: once a second instance of the function has run, another instance
     may have stored a push since this one last listed (seed 002), and storing on
     a stale head would fork the chain. Then an acceptance is confirmed against a
-    fresh listing too. A head listed for this very request is always trusted."""
+    fresh listing too. A head listed for this very request is always trusted.
+
+    `listed_at_key` says the listing holds an object at this push's key that the
+    warm state cannot vouch for (a cold or reaped instance): before storing, its
+    metadata is looked up, so that a retry is answered as the first time (same
+    stored_at) rather than written again (after_lookup)."""
     existing = existing_at(last, key)
     verdict = judge(push, key, head, existing)
     if verdict is ChainAction.STORE:
+        if listed_at_key and existing is None:
+            return LookUp(RETRY_CHECK)
         return Store() if relisted or head_trusted else Relist(STALE_HEAD)
     if verdict is ChainAction.DUPLICATE:
         return Duplicate(existing)
     return LookUp(verdict) if relisted else Relist(verdict)
 
 
-def after_lookup(push: PushFacts, found: Stored | None, reason: str) -> Duplicate | Refuse:
-    """A push older than the head whose object is stored with the same checksum is
-    a retry (its first answer was lost): answer it again. Anything else is 409."""
+def after_lookup(push: PushFacts, found: Stored | None, reason: str) -> Duplicate | Refuse | Store:
+    """A push whose object is stored with the same checksum is a retry (its first
+    answer was lost): answer it again. Otherwise a push the rules would store
+    (RETRY_CHECK) is stored, and anything else is 409."""
     if found is not None and found.checksum == push.checksum:
         return Duplicate(found)
-    return Refuse(reason)
+    return Store() if reason == RETRY_CHECK else Refuse(reason)
 
 
 def stored_response(stored: Stored) -> tuple[int, dict]:

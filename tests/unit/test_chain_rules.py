@@ -263,3 +263,24 @@ def test_the_digest_names_its_objects_by_etag_in_constant_size():
     digest = ChainDigest.starting(f, hashlib.sha256(b"full"), ZSTD).extended(d, hashlib.sha256(b"fd"))
     assert digest.covers(["e1", "e2"]) and not digest.covers(["e1"]) and digest.last == d
     assert digest.etags.digest() == etag_hasher(["e1", "e2"]).digest()
+
+
+def test_a_store_over_a_listed_object_the_warm_state_cannot_vouch_for_looks_it_up_first():
+    # A reaped or cold instance lists the retried full at the head: storing it again would answer a new stored_at.
+    push = _push_for_retry_check()
+    key = "k"
+    decision = cr.decide(push, key, push.cursor_to, None, relisted=False, listed_at_key=True)
+    assert isinstance(decision, cr.LookUp) and decision.reason == cr.RETRY_CHECK
+    same = cr.Stored(key, push.checksum, push.cursor_to, 1700000000, 200, "r")
+    assert cr.after_lookup(push, same, decision.reason) == cr.Duplicate(same)
+    other = cr.Stored(key, "other", push.cursor_to, 1700000000, 200, "r")
+    assert isinstance(cr.after_lookup(push, other, decision.reason), cr.Store)  # a re-snapshot is stored
+    assert isinstance(cr.after_lookup(push, None, decision.reason), cr.Store)
+    assert isinstance(cr.decide(push, key, push.cursor_to, None, relisted=False), cr.Store)  # nothing listed there
+
+
+def _push_for_retry_check():
+    from types import SimpleNamespace
+    from emulator.protocol.cursor import Cursor
+    return SimpleNamespace(kind="full", cursor_from=None, cursor_to=Cursor(0, 7), checksum="abc", part=None,
+                           request_id="r", encoding=None)
