@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..standin_process import Child, StandInFailed, free_port, spawn, wait_json_line, wait_port
+from ..standin_process import Child, ChildGroup, StandInFailed, free_port, spawn, wait_json_line, wait_port
 
 REPO = Path(__file__).resolve().parents[3]
 APP_DIR = REPO / "wkp_functions" / "azure"
@@ -46,7 +46,7 @@ MISSING = "Azurite is not installed: run scripts/azurite-setup.sh (it needs node
 
 
 @dataclass
-class AzureStandIn:
+class AzureStandIn(ChildGroup):
     endpoint: str
     storage_endpoint: str
     container: str
@@ -70,15 +70,6 @@ class AzureStandIn:
     def connection_string(self) -> str:
         return connection_string(self.storage_endpoint)
 
-    def stop(self) -> None:
-        for child in reversed(self.children):  # the function before its store
-            child.stop()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 def start_azurite(state_dir: Path, timeout_s: float = 60.0) -> tuple[Child, str]:

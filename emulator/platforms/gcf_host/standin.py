@@ -21,7 +21,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..standin_process import Child, spawn, free_port, wait_json_line, wait_port
+from ..standin_process import Child, ChildGroup, spawn, free_port, wait_json_line, wait_port
 
 REPO = Path(__file__).resolve().parents[3]
 SOURCE = REPO / "wkp_functions" / "gcf" / "main.py"
@@ -30,7 +30,7 @@ HOST = "127.0.0.1"
 
 
 @dataclass
-class GcfStandIn:
+class GcfStandIn(ChildGroup):
     endpoint: str
     storage_endpoint: str
     bucket: str
@@ -52,15 +52,6 @@ class GcfStandIn:
         wait_port(fn, HOST, port, timeout_s)
         return fn, f"http://{HOST}:{port}"
 
-    def stop(self) -> None:
-        for child in reversed(self.children):  # the function before its store
-            child.stop()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 def function_env(secret: str, bucket: str, storage_endpoint: str, max_payload: int | None,
