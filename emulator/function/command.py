@@ -88,6 +88,9 @@ def _seconds(text: str) -> float:
     return value
 
 
+_seconds.__name__ = "positive number of seconds"  # argparse: "invalid positive number of seconds value"
+
+
 def run(args) -> int:
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")

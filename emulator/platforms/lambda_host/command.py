@@ -14,6 +14,7 @@ import signal
 import sys
 
 from emulator.store.moto_server import BUCKET, EmbeddedS3, StoreFailed
+from emulator.function.command import _seconds  # the function's own seconds flag
 
 from .host import HostSettingsError
 from .runtimes import RUNTIMES
@@ -57,15 +58,6 @@ def _count(minimum: int):
     parse.__name__ = f"integer (at least {minimum})"
     return parse
 
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not value > 0 or value == float("inf"):
-        raise ValueError(text)
-    return value
-
-
-_seconds.__name__ = "positive number of seconds"  # argparse: "invalid positive number of seconds value"
 
 
 def run(args) -> int:
