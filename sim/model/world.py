@@ -32,7 +32,8 @@ from emulator.protocol.engine_config import parse_engine_config
 from emulator.protocol.function_rules import Limits
 from emulator.supervisor.config import EmulatorConfig
 from emulator.supervisor.fleet import Slot, engine_env
-from emulator.supervisor.policy import CRASHED, FAILED, KILLED, PodExit, after_exit, wipes_volume
+from emulator.supervisor.policy import (CRASHED, FAILED, KILLED, PodExit, after_exit,
+                                        inherited_boot_failures)
 from emulator.store.memory import MemoryStore
 
 from .clock import OffsetSchedule
@@ -253,8 +254,7 @@ class World:
         def go(_):
             if self._replacing.get(pod.name) == ticket and self.pods.get(pod.name) is pod:
                 new = self.start_pod(pod.slot, wipe=decision.wipe_volume)
-                if exit.cause == FAILED:
-                    new.boot_failures = exit.boot_failures
+                new.boot_failures = inherited_boot_failures(exit)  # the platform's rule, as the supervisor's
                 self.emit("engine.recycled", pod.name, generation=new.generation,
                           volume="empty" if decision.wipe_volume else "kept", instance_id=new.instance_id)
         self.at(decision.delay_s, go)
