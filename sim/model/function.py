@@ -3,13 +3,18 @@
 Every decision is the live function's own: injected faults (FaultTable, the
 same table and rules the live function applies), concurrency (429 with
 Retry-After), clock freshness (401, signing.check_freshness), size (413 naming
-the limit), store outages (503), the chain rules (function_rules.decide_chain
-against the instance's chain head, with the live function's refresh-before-
-refusing and duplicate answers) and restores (restore_plan.plan_restore, and
-lineage takeover through takeover.lineage_candidates with a create-only claim).
+the limit), store outages (503), the chain rules (chain_rules.decide and
+after_lookup, driven with the same store reads as emulator/function/persist.py:
+a Relist is a LIST of the instance prefix, a LookUp a HEAD of the push's key)
+and restores (restore_plan.plan_restore, and lineage takeover through
+takeover.lineage_candidates with a create-only claim).
 What is modelled rather than run is I/O: bodies are sizes (MemoryStore
 put_virtual), and each answer's time is computed from the network, a per-
 request service time and the store's latency (calibration).
+
+Warm state is kept as the live host keeps it (seed 002): per function instance
+when there is an instance pool (a cold instance starts empty and lists; a
+reaped one's memory is dropped), once for the whole function without one.
 
 `persist`, `restore` and `health` return (event, delay_s): the machine event the
 engine receives and how long after the request it arrives. No SimPy here: the
@@ -22,17 +27,21 @@ import json
 import random
 from collections import Counter
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from emulator.function.faults import FaultTable, Hit
 from emulator.protocol.function_instances import Grant, InstancePool
 from emulator.protocol import layout
 from emulator.protocol.cursor import Cursor
+from emulator.protocol.chain_rules import (LookUp, Refuse, Relist, Store, Stored, after_lookup, decide,
+                                           metadata_for, stored_from_metadata, stored_status)
 from emulator.protocol.engine_events import NetworkError, Response, Restored
-from emulator.protocol.errors import ChainGap, CursorConflict, ProtocolError
-from emulator.protocol.function_rules import ChainAction, Limits, Stored, decide_chain
-from emulator.protocol.restore_plan import chain_head, plan_restore
+from emulator.protocol.errors import ChainGap, ProtocolError
+from emulator.protocol.function_rules import Limits
+from emulator.protocol.restore_plan import plan_restore
 from emulator.protocol.signing import check_freshness
 from emulator.protocol.takeover import Claim, lineage_candidates
+from emulator.protocol.warm_chain import InstanceState
 from emulator.store.memory import MemoryStore
 
 from .network import Network
@@ -60,28 +69,47 @@ class ServiceTimes:
         return cls(**known)
 
 
-@dataclass(frozen=True)
-class PushHead:
-    """The parts of a push's headers the chain rules read."""
+class PushHead(NamedTuple):
+    """A push as the chain rules read it (chain_rules.PushFacts). The engine model sends
+    no request id: the metadata records an empty one."""
     kind: str
     cursor_from: Cursor | None
     cursor_to: Cursor
     checksum: str
+    encoding: object
+    part: object
+    request_id: str = ""
 
 
-class Warm:
-    """What the function remembers of one instance (emulator.function.chains, minus I/O).
+class Warm(InstanceState):
+    """What one function instance remembers of one engine instance (warm_chain.InstanceState).
 
+    Pruned in batches: a push leaves one object below the head behind, and
+    rebuilding the dict on every push costs more than the decision. Objects below
+    the head never change a decision (the head is a max; a key below it is never
+    judged Store, so `listed_at_key` cannot read them)."""
+
+    def prune(self) -> None:
+        if len(self.objects) > PRUNE_AT:
+            super().prune()
+
+
+class Listing(InstanceState):
+    """What a LIST of one engine instance's prefix finds, kept as the function stores.
+
+    The simulated function is the only writer of snapshot objects, so the listing
+    is known without scanning the store: a LIST is counted and timed, and its
+    result (the objects at or above the head, and the head) comes from here. Once
+    several function instances have run, every push relists; parsing the whole
+    prefix on each would cost more than the rest of the push many times over.
+    Pruned on every push (InstanceState.prune), so it holds the one or two objects
+    at the head and a reload from it is cheap.
     `since_full` lists the snapshot keys stored since the last complete full (with
-    their end cursors), which the next complete full retires (SimFunction._retire)."""
-    __slots__ = ("prefix", "objects", "head", "last", "loaded", "since_full")
+    their end cursors), which the next complete full retires (SimFunction._retire_below)."""
 
     def __init__(self, prefix: str):
-        self.prefix, self.objects, self.head, self.last, self.loaded = prefix, {}, None, None, False
+        super().__init__(prefix)
         self.since_full: list = []
-
-    def existing(self, key: str) -> Stored | None:
-        return self.last if self.last is not None and self.last.key == key else None
 
 
 @dataclass
@@ -111,7 +139,12 @@ class SimFunction:
         self.bytes_out: Counter = Counter()
         self.latency_sum: Counter = Counter()
         self.busy_s = 0.0                    # function busy-seconds (GB-seconds for costs)
-        self._warm: dict[str, Warm] = {}
+        # Warm state by function instance (None: no pool, one instance), then by engine
+        # instance prefix; an instance's entry goes when the pool reaps it.
+        self._warm: dict[str | None, dict[str, Warm]] = {}
+        # What a LIST of each engine instance's prefix finds (Listing): the store's, not an
+        # instance's memory.
+        self._listings: dict[str, Listing] = {}
         # Function instances (seed 002), the live host's pure pool: cold starts, per-instance
         # concurrency, the instance limit (429). Releases are queued by their end time and
         # applied before the next acquire, so the pool sees time only move forward.
@@ -145,6 +178,7 @@ class SimFunction:
     def reset_store(self) -> None:
         self.store.clear()
         self._warm.clear()
+        self._listings.clear()
 
     def _admit(self, path: str, caller: Caller, size: int) -> tuple[object, float] | None:
         """Faults, concurrency and freshness: an early answer, or None to go on."""
@@ -220,46 +254,44 @@ class SimFunction:
         while self._releases and self._releases[0][0] <= self.now:
             at, _, instance = heapq.heappop(self._releases)
             self.pool.release(instance, at)
-        self.pool.reap(self.now)
+        for gone in self.pool.reap(self.now):  # a reaped instance's memory is gone
+            self._warm.pop(gone, None)
 
     def _timed_out(self, service: float) -> bool:
         timeout = self.platform.timeout_s if self.platform is not None else None
         return timeout is not None and service > timeout
 
     # ---- the warm cache ------------------------------------------------------------
-    def _warm_state(self, prefix: str, refresh: bool = False) -> Warm:
-        warm = self._warm.get(prefix)
+    def _warm_state(self, prefix: str) -> Warm:
+        """The serving instance's warm state of `prefix` (emulator/function/chains.Chains.state)."""
+        states = self._warm.get(self._instance)
+        if states is None:
+            states = self._warm[self._instance] = {}
+        warm = states.get(prefix)
         if warm is None:
-            warm = self._warm[prefix] = Warm(prefix)
-        if not warm.loaded or refresh:
-            warm.objects = {}
-            for info in self.store.list_now(prefix):
-                obj = layout.parse_key(info.key, info.size, info.etag, info.last_modified)
-                if obj is not None:
-                    warm.objects[obj.key] = obj
-            warm.head = chain_head(warm.objects.values())
-            warm.last = None
-            warm.loaded = True
-            warm.since_full = [(o.key, o.cursor_to) for o in warm.objects.values()]
-            self._prune(warm)
+            warm = states[prefix] = Warm(prefix)
         return warm
 
-    def _prune(self, warm: Warm) -> None:
-        """Objects below the head are never read again (chains.InstanceState.prune); pruned
-        in batches, since a push leaves one behind and a rebuild per push costs more."""
-        if warm.head is not None and len(warm.objects) > PRUNE_AT:
-            warm.objects = {k: o for k, o in warm.objects.items() if o.cursor_to >= warm.head}
+    def _load(self, warm: Warm) -> None:
+        """A LIST of the instance prefix rebuilds the warm state (Chains.load)."""
+        self.store.calls["LIST"] += 1
+        listing = self._listings.get(warm.prefix)
+        warm.reload(listing.objects.values() if listing is not None else (), {})
 
-    def _retire_below(self, warm: Warm, full: Cursor) -> None:
+    def _head_trusted(self) -> bool:
+        """instances.RoutedChains.warm_head_trusted: only while one instance has ever run."""
+        return self.pool is None or self.pool.cold_starts <= 1
+
+    def _retire_below(self, listing: Listing, full: Cursor) -> None:
         """Objects older than a complete full are never restored again: keep them as
         counted bytes only (MemoryStore.retire), so months of pushes fit in memory."""
         keep = []
-        for key, cursor_to in warm.since_full:
+        for key, cursor_to in listing.since_full:
             if cursor_to < full:
                 self.store.retire(key)
             else:
                 keep.append((key, cursor_to))
-        warm.since_full = keep
+        listing.since_full = keep
 
     # ---- POST /persist --------------------------------------------------------------
     def persist(self, caller: Caller, token: int, *, kind: str, cursor_from, cursor_to, part,
@@ -284,62 +316,69 @@ class SimFunction:
             t = self._finish("/persist", 503, service, length, ANSWER_BYTES, rtt)
             return Response(0, 0.0, 503, reason="object store unavailable"), t
         key = caller.prefix + layout.object_name(kind, cursor_from, cursor_to, caller.encoding, part)
-        head = PushHead(kind, cursor_from, cursor_to, checksum)
-        action, status, reason, stored = self._decide(caller.prefix, head, key)
-        if action is None:
-            t = self._finish("/persist", status, service, length, ANSWER_BYTES, rtt)
-            return Response(0, 0.0, status, reason=reason), t
-        if action is ChainAction.STORE:
+        push = PushHead(kind, cursor_from, cursor_to, checksum, caller.encoding, part)
+        warm = self._warm_state(caller.prefix)
+        decision, reads = self._decide(warm, push, key)
+        service += reads * (self.times.store_call_s + store_delay)
+        if type(decision) is Refuse:
+            t = self._finish("/persist", 409, service, length, ANSWER_BYTES, rtt)
+            return Response(0, 0.0, 409, reason=decision.reason), t
+        storing = type(decision) is Store
+        if storing:
             service += self.times.store_call_s + store_delay + length / self.times.store_bandwidth_bps
         if self._timed_out(service):  # the platform answers 502; the upload never completed
             timeout = self.platform.timeout_s
             t = self._finish("/persist", 502, timeout, length, ANSWER_BYTES, rtt)
             return Response(0, 0.0, 502, reason=f"the {self.platform.profile or 'platform'} timeout "
                             f"of {timeout:g} s passed"), t
-        if action is ChainAction.STORE:
-            stored = self._store(caller.prefix, head, key, part, length, caller.instance_id,
-                                 caller.encoding)
+        stored = self._store(warm, push, key, length, caller.instance_id) if storing else decision.first
         t = self._finish("/persist", stored.status, service, length, ANSWER_BYTES, rtt)
         return Response(0, 0.0, stored.status, cursor=stored.cursor_to,
                         stored_at=float(stored.stored_at)), t
 
-    def _decide(self, prefix: str, head: PushHead, key: str):
-        """(action, status, reason, existing) as emulator/function/persist.py decides."""
-        refusal = None
-        for refresh in (False, True):
-            warm = self._warm_state(prefix, refresh)
-            try:
-                action = decide_chain(head, key, warm.head, warm.existing(key))
-                return action, None, "", warm.existing(key)
-            except CursorConflict as exc:
-                refusal = exc
-        info = self.store.head_now(key)
-        if info is not None and info.metadata.get("wkp-checksum") == head.checksum:
-            meta = info.metadata
-            return ChainAction.DUPLICATE, None, "", Stored(key, head.checksum, head.cursor_to,
-                                                           int(meta["wkp-stored-at"]),
-                                                           int(meta["wkp-status"]), "")
-        return None, 409, str(refusal), None
+    def _decide(self, warm: Warm, push: PushHead, key: str):
+        """(Store | Duplicate | Refuse, store reads made): the live function's reads, in its
+        order (emulator/function/persist.py _decide), until chain_rules decides."""
+        reads = 0
+        known = warm.loaded  # from earlier requests on this instance, not listed just now
+        if not known:
+            self._load(warm)
+            reads += 1
+        # Once a second instance has run, another may have moved the head since this one
+        # listed: the rules then confirm an acceptance against a fresh listing.
+        decision = decide(push, key, warm.head, warm.last, relisted=False,
+                          head_trusted=not known or self._head_trusted(),
+                          listed_at_key=key in warm.objects)
+        if type(decision) is Relist:
+            self._load(warm)
+            reads += 1
+            decision = decide(push, key, warm.head, warm.last, relisted=True,
+                              listed_at_key=key in warm.objects)
+        if type(decision) is LookUp:
+            info = self.store.head_now(key)
+            reads += 1
+            found = stored_from_metadata(key, push.cursor_to, info.metadata) if info is not None else None
+            decision = after_lookup(push, found, decision.reason)
+        return decision, reads
 
-    def _store(self, prefix: str, head: PushHead, key: str, part, length: int, instance_id: str,
-               encoding) -> Stored:
+    def _store(self, warm: Warm, push: PushHead, key: str, length: int, instance_id: str) -> Stored:
         stored_at = int(self.now)
-        status = 200
-        self.store.put_virtual(key, length, {"wkp-checksum": head.checksum,
-                                             "wkp-stored-at": str(stored_at), "wkp-status": str(status)},
-                               directory=_directory_of(key, part, head.kind, prefix))
-        warm = self._warm[prefix]
-        obj = layout.StoredObject(key, instance_id, head.kind, head.cursor_from, head.cursor_to,
-                                  encoding, part, length, "", float(stored_at))
-        warm.objects[key] = obj
-        warm.since_full.append((key, head.cursor_to))
-        stored = Stored(key, head.checksum, head.cursor_to, stored_at, status, "")
-        warm.last = stored
-        warm.head = chain_head(warm.objects.values()) if part else max(
-            filter(None, (warm.head, head.cursor_to)))
-        self._prune(warm)
-        if head.kind == "full" and (part is None or part.index == part.count):
-            self._retire_below(warm, head.cursor_to)
+        status = stored_status(False)  # the simulated store holds the object before the answer
+        prefix = warm.prefix
+        self.store.put_virtual(key, length, metadata_for(push, stored_at, status),
+                               directory=f"{prefix}{push.kind}/")
+        obj = layout.StoredObject(key, instance_id, push.kind, push.cursor_from, push.cursor_to,
+                                  push.encoding, push.part, length, "", float(stored_at))
+        stored = Stored(key, push.checksum, push.cursor_to, stored_at, status, push.request_id)
+        warm.record(obj, stored)
+        listing = self._listings.get(prefix)
+        if listing is None:
+            listing = self._listings[prefix] = Listing(prefix)
+        listing.record(obj, stored)
+        listing.since_full.append((key, push.cursor_to))
+        part = push.part
+        if push.kind == "full" and (part is None or part.index == part.count):
+            self._retire_below(listing, push.cursor_to)
         return stored
 
     # ---- GET /restore ------------------------------------------------------------------
@@ -446,8 +485,3 @@ def _stamp(event, delay: float, token: int, now: float) -> tuple[object, float]:
         return Restored(token, at, event.cursor, event.lsn, event.lineage, event.deltas, event.records,
                         event.size), delay
     return NetworkError(token, at, event.reason), delay
-
-
-def _directory_of(key: str, part, kind: str, prefix: str) -> str:
-    """The directory of a snapshot key (layout: PREFIX + full/ or delta/ + name)."""
-    return f"{prefix}{kind}/"

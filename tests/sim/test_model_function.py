@@ -144,3 +144,181 @@ def test_loss_is_a_failed_connection_the_function_never_sees():
     fn = function(network=Network(loss=1.0))
     event, delay = push(fn, caller(), "full", None, 1)
     assert isinstance(event, NetworkError) and delay > 0 and not fn.requests
+
+
+# ---- warm state per function instance (seed 002) and the chain rules' re-checks ----------
+
+
+class SteeredPool(InstancePool):
+    """The pool with the live host's steering (instances.InstanceHost.serve): `steer` "new" asks
+    for a new instance, "i-2" for that one, as X-Wkp-Emu-Instance does; None: the pool picks."""
+    steer: str | None = None
+
+    def acquire(self, now, **kw):
+        fresh = self.steer == "new"
+        return super().acquire(now, fresh=fresh, prefer=self.steer if self.steer and not fresh else None)
+
+
+def pooled(**pool) -> SimFunction:
+    return function(pool=SteeredPool(**{"limit": 4, "per_instance_concurrency": 1, "keep_alive_s": None,
+                                        **pool}))
+
+
+def on(fn, instance, c, kind, frm, to, **kw):
+    """A push served by `instance` ("new" or an id), 10 s after the last (each has ended)."""
+    fn.now += 10
+    fn.pool.steer = instance
+    event = push(fn, c, kind, frm, to, **kw)[0]
+    fn.pool.steer = None
+    return event
+
+
+def reads(fn):
+    return fn.store.calls["LIST"], fn.store.calls["HEAD"], fn.store.calls["PUT"]
+
+
+def test_a_retry_on_a_warm_instance_is_answered_from_memory():
+    fn, c = pooled(), caller()
+    on(fn, "new", c, "full", None, 10)
+    first = on(fn, "i-1", c, "delta", 10, 20)
+    before = reads(fn)
+    again = on(fn, "i-1", c, "delta", 10, 20)  # its first answer was lost
+    assert (again.status, again.cursor, again.stored_at) == (200, Cursor(0, 20), first.stored_at)
+    assert reads(fn) == before  # no listing, no lookup, nothing stored
+
+
+def test_a_retry_on_another_instance_is_looked_up_and_answered_as_the_first_time():
+    fn, c = pooled(), caller()
+    on(fn, "new", c, "full", None, 10)
+    first = on(fn, "i-1", c, "delta", 10, 20)
+    before = reads(fn)
+    again = on(fn, "new", c, "delta", 10, 20)  # a cold instance: its listing's head is 20
+    assert (again.status, again.cursor, again.stored_at) == (200, Cursor(0, 20), first.stored_at)
+    assert first.stored_at < fn.now - 5
+    # Refused by the cold listing, which the rules re-check against another (as live), then looked up.
+    assert reads(fn) == (before[0] + 2, before[1] + 1, before[2])
+
+
+def test_a_full_retried_on_a_cold_instance_is_looked_up_before_storing():
+    fn, c = pooled(), caller()
+    first = on(fn, "new", c, "full", None, 10)
+    before = reads(fn)
+    again = on(fn, "new", c, "full", None, 10)  # the rules would store it: RETRY_CHECK first
+    assert (again.status, again.cursor, again.stored_at) == (200, Cursor(0, 10), first.stored_at)
+    assert reads(fn) == (before[0] + 1, before[1] + 1, before[2])  # listed, looked up, not stored
+
+
+def test_a_retry_without_a_pool_after_the_warm_state_relisted_is_looked_up():
+    fn, c = function(), caller()
+    push(fn, c, "full", None, 10)
+    first = push(fn, c, "delta", 10, 20)[0]
+    assert push(fn, c, "delta", 30, 40)[0].status == 409  # a gap: relisted, so `last` is gone
+    fn.now += 30
+    before = reads(fn)
+    again = push(fn, c, "delta", 10, 20)[0]
+    assert (again.status, again.stored_at) == (200, first.stored_at)
+    assert reads(fn) == (before[0] + 1, before[1] + 1, before[2])  # warm refusal, relist, lookup
+
+
+def test_a_push_at_a_listed_key_with_other_bytes_is_stored_after_its_lookup():
+    fn, c = pooled(), caller()
+    first = on(fn, "new", c, "full", None, 10, checksum="a")
+    resnap = on(fn, "new", c, "full", None, 10, checksum="b")  # same cursor, other bytes
+    assert resnap.status == 200 and resnap.stored_at > first.stored_at
+    assert fn.store.calls["HEAD"] == 1 and fn.store.calls["PUT"] == 2
+
+
+def test_two_instances_alternating_confirm_every_push_and_never_fork():
+    fn, c = pooled(), caller()
+    assert on(fn, "new", c, "full", None, 10).status == 200      # i-1 lists (cold)
+    assert on(fn, "new", c, "delta", 10, 20).status == 200       # i-2 lists (cold)
+    assert fn.store.calls["LIST"] == 2
+    assert on(fn, "i-1", c, "delta", 20, 30).status == 200       # stale head 10: refused, relisted
+    assert on(fn, "i-2", c, "delta", 30, 40).status == 200       # stale head 20: refused, relisted
+    assert on(fn, "i-2", c, "delta", 40, 50).status == 200       # its own head, still confirmed
+    assert fn.store.calls["LIST"] == 5
+    # A stale writer's delta from i-1's warm head (30) would fork the chain: the listing fences it.
+    stale = on(fn, "i-1", c, "delta", 30, 35, checksum="stale writer")
+    assert stale.status == 409 and "cursor gap" in stale.reason
+    assert fn.store.calls["LIST"] == 6 and fn.store.calls["HEAD"] == 1
+    deltas = [layout.parse_key(i.key) for i in fn.store.list_now(c.prefix + "delta/")]
+    assert sorted(d.cursor_from.seq for d in deltas) == [10, 20, 30, 40]  # one chain
+
+
+def test_one_instance_only_lists_once():
+    fn, c = pooled(limit=1), caller()
+    on(fn, None, c, "full", None, 10)
+    for i in range(1, 6):
+        assert on(fn, None, c, "delta", i * 10, i * 10 + 10).status == 200
+    assert fn.pool.cold_starts == 1
+    assert (fn.store.calls["LIST"], fn.store.calls["HEAD"]) == (1, 0)
+
+
+def test_a_stale_head_refusal_is_rechecked_and_a_genuine_gap_is_409():
+    fn, c = pooled(), caller()
+    on(fn, "new", c, "full", None, 10)
+    on(fn, "new", c, "delta", 10, 20)
+    assert on(fn, "i-1", c, "delta", 20, 30).status == 200       # i-1 saw only the full
+    lists, heads, puts = reads(fn)
+    gap = on(fn, "i-1", c, "delta", 40, 50)
+    assert gap.status == 409 and "cursor gap" in gap.reason
+    assert reads(fn) == (lists + 1, heads + 1, puts)              # relisted, looked up, refused
+
+
+def test_the_relists_and_lookups_take_store_calls_of_time():
+    fn, c = function(), caller()
+    push(fn, c, "full", None, 10)
+    busy = fn.busy_s
+    push(fn, c, "delta", 10, 20, size=1000)                      # decided from memory, one PUT
+    warm, busy = fn.busy_s - busy, fn.busy_s
+    push(fn, c, "delta", 40, 50)                                 # a LIST and a HEAD, no PUT
+    gap = fn.busy_s - busy
+    t = fn.times
+    assert gap - warm == pytest.approx(t.store_call_s - 1000 / t.store_bandwidth_bps)
+
+
+def test_a_reaped_instance_is_forgotten_and_its_successor_lists_again():
+    fn, c = pooled(keep_alive_s=60), caller()
+    on(fn, None, c, "full", None, 10)
+    on(fn, None, c, "delta", 10, 20)
+    assert fn.store.calls["LIST"] == 1
+    fn.now += 120                                                 # i-1 idles past its keep-alive
+    assert on(fn, None, c, "delta", 20, 30).status == 200
+    assert fn.pool.reaped == 1 and fn.pool.cold_starts == 2
+    assert fn.store.calls["LIST"] == 2 and "i-1" not in fn._warm  # its memory went with it
+
+
+def test_the_listing_the_function_keeps_is_what_a_store_listing_finds():
+    """A relist reads the function's own Listing (it is the store's only snapshot writer) instead
+    of scanning the store: after every push of a mixed run it must hold what a LIST would give."""
+    from emulator.protocol.warm_chain import InstanceState
+    fn = pooled(keep_alive_s=30)
+    rng = random.Random(7)
+    callers = [caller("relational-1"), caller("relational-2")]
+    heads = {c.prefix: None for c in callers}
+    for n in range(400):
+        c = rng.choice(callers)
+        head, roll = heads[c.prefix], rng.random()
+        fn.now += rng.choice((0.001, 1, 10, 40))
+        fn.pool.steer = rng.choice((None, None, "new", "i-1", "i-2"))
+        to = (head.seq if head else 0) + rng.randint(1, 5)
+        if head is None or roll < 0.15:
+            parts = rng.choice((None, 2))
+            for i in range(1, (parts or 1) + 1):
+                push(fn, c, "full", None, to, part=Part(i, parts) if parts else None, checksum=f"f{to}.{i}")
+        elif roll < 0.25:
+            push(fn, c, "delta", head.seq + 1, to + 1, checksum=f"gap{n}")                # 409
+        elif roll < 0.35:
+            push(fn, c, "full", None, max(0, head.seq - 1), checksum=f"behind{n}")        # fenced
+        else:
+            push(fn, c, "delta", head.seq, to, checksum=f"d{to}")
+        fn.pool.steer = None
+        for prefix in heads:
+            listed = InstanceState(prefix)
+            infos = fn.store.list_now(prefix)
+            listed.reload(filter(None, (layout.parse_key(i.key) for i in infos)), {})
+            kept = fn._listings.get(prefix)
+            assert (listed.head, set(listed.objects)) == (kept.head, set(kept.objects)) if kept else \
+                listed.head is None
+            heads[prefix] = listed.head
+    assert fn.pool.cold_starts > 2 and fn.pool.reaped and fn.store.retired
