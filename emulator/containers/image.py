@@ -19,7 +19,12 @@ layers, each its own image so that each is cached on its own:
 
 Layers 2 and 3 are made by running a container of the layer below with the
 wheels bind-mounted read-only and committing it, so no wheel is copied into a
-layer and no network is used inside the build.
+layer and no network is used inside the build. The wheels are mounted as a
+host-config mount, not as a container volume: a volume would be committed into
+the image as a `VOLUME`, and every container of the image would then get an
+anonymous volume that nothing removes. Layers 2 and 3 carry the build recipe
+(label `wkp-emu.recipe`); one built by another recipe, or declaring a volume,
+is never reused but built again.
 
 Why debootstrap and not a root filesystem copied from the host: the host's
 Python may be a pyenv or distribution build linked against whatever the host
@@ -56,6 +61,10 @@ DEFAULT_MIRROR = "http://deb.debian.org/debian"
 LABEL_ROLE = "wkp-emu.image"
 LABEL_SOURCE = "wkp-emu.source"
 LABEL_VERSION = "wkp-emu.version"
+LABEL_RECIPE = "wkp-emu.recipe"
+# How layers 2 and 3 are made. Bumped when a change to the build makes images built before it wrong,
+# so that every machine rebuilds them: 2 = the build inputs are no longer committed as VOLUMEs.
+RECIPE = "2"
 # Source that goes into the wheel (pyproject's packages) and decides the image's digest.
 SOURCE_FILES = ("pyproject.toml", "README.md")
 
@@ -294,12 +303,29 @@ def _wheelhouse(reqs: list[str], constraints: str, digest: str, log: Path) -> Pa
     return house
 
 
-def _run_and_commit(client, base: str, script: str, tag: str, *, mounts: dict, changes: list[str],
+def reusable(config: dict) -> bool:
+    """May a cached deps or engine image (its Config, as docker inspects it) be used as it is?
+    Only if this recipe built it: an image that declares volumes (the recipe before 2 did)
+    gives every container anonymous volumes that `down` leaves behind."""
+    return (config.get("Labels") or {}).get(LABEL_RECIPE) == RECIPE and not config.get("Volumes")
+
+
+def _reusable(image) -> bool:
+    return image is not None and reusable(image.attrs.get("Config") or {})
+
+
+def _run_and_commit(client, base: str, script: str, tag: str, *, inputs: tuple[Path, str], changes: list[str],
                     log: Path, what: str) -> None:
-    """Run `script` in a container of `base` (no network), commit the result as `tag`."""
+    """Run `script` in a container of `base` (no network) with the host directory `inputs[0]`
+    mounted read-only at `inputs[1]`, commit the result as `tag`.
+
+    A mount (HostConfig.Mounts), not `volumes=`: the SDK also lists a volume's path in the
+    container's Config.Volumes, which `commit` would keep as a VOLUME of the image."""
+    from docker.types import Mount
+    source, target = inputs
     container = client.containers.create(
-        base, ["sh", "-ec", script], volumes=mounts, network_mode="none",
-        labels={LABEL_ROLE: "build"}, user="0:0", entrypoint=[])
+        base, ["sh", "-ec", script], mounts=[Mount(target, str(source), type="bind", read_only=True)],
+        network_mode="none", labels={LABEL_ROLE: "build"}, user="0:0", entrypoint=[])
     try:
         container.start()
         code = container.wait().get("StatusCode", 1)
@@ -312,7 +338,7 @@ def _run_and_commit(client, base: str, script: str, tag: str, *, mounts: dict, c
         container.commit(repository=repository, tag=version, changes=changes)
     finally:
         with contextlib.suppress(Exception):
-            container.remove(force=True)
+            container.remove(force=True, v=True)
 
 
 def _build_deps(client, base: str, tag: str, house: Path, log: Path) -> None:
@@ -320,8 +346,9 @@ def _build_deps(client, base: str, tag: str, house: Path, log: Path) -> None:
               f"{VENV}/bin/pip install --no-index --disable-pip-version-check --find-links /wheels "
               f"-c /wheels/constraints.txt -r /wheels/requirements.txt\n"
               f"mkdir -p {WORKDIR} && chmod 1777 {WORKDIR}\n")
-    _run_and_commit(client, base, script, tag, mounts={str(house): {"bind": "/wheels", "mode": "ro"}},
-                    changes=[f"LABEL {LABEL_ROLE}=deps"], log=log, what="installing the dependencies")
+    _run_and_commit(client, base, script, tag, inputs=(house, "/wheels"),
+                    changes=[f"LABEL {LABEL_ROLE}=deps", f"LABEL {LABEL_RECIPE}={RECIPE}"],
+                    log=log, what="installing the dependencies")
 
 
 def _project_wheel(root: Path, out: Path, log: Path) -> Path:
@@ -351,8 +378,8 @@ def _build_engine(client, base: str, tag: str, root: Path, digest: str, log: Pat
                    "ENV HOME=/tmp", "ENV PYTHONUNBUFFERED=1", "ENV PYTHONDONTWRITEBYTECODE=1",
                    f"WORKDIR {WORKDIR}", 'ENTRYPOINT ["wkp-emu"]', 'CMD ["--help"]',
                    f"LABEL {LABEL_ROLE}=engine", f"LABEL {LABEL_SOURCE}={digest}",
-                   f"LABEL {LABEL_VERSION}={package_version(root)}"]
-        _run_and_commit(client, base, script, tag, mounts={str(wheel.parent): {"bind": "/dist", "mode": "ro"}},
+                   f"LABEL {LABEL_VERSION}={package_version(root)}", f"LABEL {LABEL_RECIPE}={RECIPE}"]
+        _run_and_commit(client, base, script, tag, inputs=(wheel.parent, "/dist"),
                         changes=changes, log=log, what="installing the project's wheel")
 
 
@@ -394,10 +421,10 @@ def build_image(client=None, *, rebuild: bool = False, from_scratch: bool = Fals
             if from_scratch:
                 shutil.rmtree(cache_dir() / "wheels" / digest[:16], ignore_errors=True)
             _build_deps(client, rootfs, deps, _wheelhouse(reqs, constraints, digest, log), log)
-        _timed(report, "deps", deps, not from_scratch and _image(client, deps) is not None, make_deps, progress)
+        _timed(report, "deps", deps, not from_scratch and _reusable(_image(client, deps)), make_deps, progress)
         source = source_digest(root)
         current = _image(client, tag)
-        fresh = (current is not None and current.labels.get(LABEL_SOURCE) == source
+        fresh = (_reusable(current) and current.labels.get(LABEL_SOURCE) == source
                  and _parent_is(client, current, deps))
         _timed(report, "engine", tag, fresh and not (rebuild or from_scratch),
                lambda: _build_engine(client, deps, tag, root, source, log), progress)
@@ -422,8 +449,9 @@ def _tidy(client, deps_tag: str) -> None:
             if tag != deps_tag:
                 with contextlib.suppress(Exception):
                     client.images.remove(tag)
-    with contextlib.suppress(Exception):
-        client.images.prune(filters={"dangling": True, "label": LABEL_ROLE})
+    for _ in range(2):  # a replaced deps image is dangling only once the engine image on it is gone
+        with contextlib.suppress(Exception):
+            client.images.prune(filters={"dangling": True, "label": LABEL_ROLE})
 
 
 def ensure_image(client=None, *, rebuild: bool = False,

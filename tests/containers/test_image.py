@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from emulator.containers.image import LABEL_SOURCE, source_digest
+from emulator.containers.image import LABEL_RECIPE, LABEL_SOURCE, RECIPE, reusable, source_digest
 from tests.support.processes import REPO, WKP_EMU
 from tests.support.processes import test_env as child_env
 
@@ -50,6 +50,17 @@ def test_source_digest_follows_every_packaged_file(tmp_path):
     assert source_digest(tmp_path) != first
 
 
+def test_a_cached_layer_is_reused_only_if_this_recipe_built_it_and_it_declares_no_volume():
+    labels = {"wkp-emu.image": "engine", LABEL_RECIPE: RECIPE}
+    assert reusable({"Labels": labels, "Volumes": None})
+    assert reusable({"Labels": labels, "Volumes": {}})
+    # an image declaring a volume gives every container an anonymous volume nothing removes
+    assert not reusable({"Labels": labels, "Volumes": {"/dist": {}}})
+    assert not reusable({"Labels": {"wkp-emu.image": "engine"}, "Volumes": None})  # before recipes
+    assert not reusable({"Labels": {**labels, LABEL_RECIPE: "1"}, "Volumes": None})
+    assert not reusable({"Labels": None, "Volumes": None})
+
+
 @pytest.fixture(scope="module")
 def built(client) -> dict:
     """`wkp-emu image build --json`, once for the module (a cold machine builds every layer)."""
@@ -68,6 +79,36 @@ def test_the_second_build_reuses_every_layer_and_the_image_carries_its_source(cl
     image = client.images.get(second["tag"])
     assert image.labels["wkp-emu.image"] == "engine" and image.labels[LABEL_SOURCE]
     assert image.attrs["Config"]["Entrypoint"] == ["wkp-emu"]
+
+
+def test_the_built_layers_declare_no_volume_so_a_container_gets_none(client, built):
+    # The build mounts its wheels into the build containers; as container volumes they were
+    # committed as VOLUME /wheels and /dist, and every engine container left two anonymous volumes.
+    steps = {s["name"]: s["tag"] for s in built["steps"]}
+    for name in ("deps", "engine"):
+        config = client.images.get(steps[name]).attrs["Config"]
+        assert not config.get("Volumes"), f"{steps[name]} declares {config['Volumes']}"
+        assert config["Labels"][LABEL_RECIPE] == RECIPE
+    container = client.containers.create(steps["engine"], ["true"], labels={"wkp-emu.test": "image"})
+    try:
+        assert container.attrs["Mounts"] == []
+    finally:
+        container.remove(force=True, v=True)
+
+
+def test_an_engine_layer_of_an_older_recipe_is_built_again(client, built):
+    # What a machine holds after the recipe that committed the wheels' mount as a VOLUME.
+    tag = built["tag"]
+    old = client.containers.create(tag)  # its config is committed: keep the image's entrypoint and command
+    try:
+        old.commit(*tag.split(":"), changes=["VOLUME /dist", f"LABEL {LABEL_RECIPE}=1"])
+    finally:
+        old.remove(force=True, v=True)
+    assert client.images.get(tag).attrs["Config"]["Volumes"] == {"/dist": {}}
+    again = {s["name"]: s for s in build()["steps"]}
+    assert not again["engine"]["cached"] and again["deps"]["cached"]
+    config = client.images.get(tag).attrs["Config"]
+    assert not config.get("Volumes") and config["Labels"][LABEL_RECIPE] == RECIPE
 
 
 def test_the_image_runs_an_engine_with_its_container_mode_sidecar(client, built):
@@ -106,7 +147,7 @@ def test_the_image_runs_an_engine_with_its_container_mode_sidecar(client, built)
         assert container.wait()["StatusCode"] == 0, container.logs().decode()[-2000:]
     finally:
         if container is not None:
-            container.remove(force=True)
+            container.remove(force=True, v=True)
         store.stop()
 
 

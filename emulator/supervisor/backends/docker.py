@@ -16,7 +16,9 @@ How the platform's notions map onto docker (docs/docker.md):
   and as the caller's uid:gid, so the witness and logs stay the caller's;
 - labels `wkp-emu.state-dir`, `wkp-emu.slot`, `wkp-emu.generation` on every
   container and volume: `reap()` removes what a supervisor killed with SIGKILL
-  left, `close()` what `down` must not leave.
+  left, `close()` what `down` must not leave. A container goes with its
+  anonymous volumes (`v`): the engine image declares none, but an image named
+  by WKP_EMU_ENGINE_IMAGE might, and those would otherwise pile up.
 
 The engine's stdout and stderr are copied to the slot's log file by a thread
 per pod that follows the container's output (demultiplexed, so the first
@@ -123,7 +125,7 @@ class DockerPod:
         except Exception as exc:
             log.warning("%s: waiting for it failed: %s", self.name, exc)
         with contextlib.suppress(Exception):
-            api.remove_container(self.id, force=True)
+            api.remove_container(self.id, force=True, v=True)  # v: and any anonymous volume it had
         if own is not None:
             own.close()
         self._settle(self._exit, code)
@@ -274,7 +276,7 @@ class DockerBackend:
         except docker.errors.APIError as exc:
             if exc.status_code != 409:  # 409: a leftover of the same name (a crashed run)
                 raise
-            api.remove_container(name, force=True)
+            api.remove_container(name, force=True, v=True)
             return create()
 
     async def start(self, spec: PodSpec, timeout_s: float = 60.0) -> DockerPod:
@@ -301,7 +303,7 @@ class DockerBackend:
         containers, vols = self.leftovers()
         for c in containers:
             with contextlib.suppress(Exception):
-                c.remove(force=True)
+                c.remove(force=True, v=True)
         removed = len(containers)
         if volumes:
             for v in vols:
