@@ -89,13 +89,27 @@ def _tcp_check(port: int) -> list[str]:
 def _engine_check(port: int) -> list[str]:
     # Healthy once the engine serves: restored (or fresh) and accepting writes.
     script = ("import json, urllib.request as r; "
-              f"s = json.load(r.urlopen('http://127.0.0.1:{port}/status', timeout=4)); "
+              f"s = json.load(r.urlopen('http://127.0.0.1:{port}/status', timeout=10)); "
               "raise SystemExit(s['phase'] in ('booting', 'restoring', 'restore_wait', 'exited'))")
     return ["CMD", "python3", "-c", script]
 
 
-def _healthcheck(test: list[str], interval: str) -> dict:
-    return {"test": test, "interval": interval, "timeout": "5s", "retries": 60, "start_period": "2s"}
+# How long a service may take to become healthy. During start_period a failing check does not
+# count and the first passing one makes the service healthy at once, so a long one costs a quick
+# start nothing, and a Python start on a loaded 2-core machine (or a store loading a large
+# archive) is waited for; after it, `retries` failures in a row make the service unhealthy, so a
+# service that never serves fails `up` in bounded time (start_period + retries x interval).
+# The timeout covers docker's exec of the check as well as the check: seconds under load.
+CHECK_TIMEOUT = "15s"
+STORE_START_PERIOD = "300s"     # loads its whole archive before it is healthy
+FUNCTION_START_PERIOD = "120s"  # the function and container mode's sidecars
+ENGINE_START_PERIOD = "120s"    # then up to 60 checks 5 s apart while it restores
+RETRIES = {"1s": 30, "5s": 60}  # by interval
+
+
+def _healthcheck(test: list[str], interval: str, start_period: str) -> dict:
+    return {"test": test, "interval": interval, "timeout": CHECK_TIMEOUT, "retries": RETRIES[interval],
+            "start_period": start_period}
 
 
 def _healthy(*services: str) -> dict:
@@ -119,7 +133,7 @@ def _store_service(plan: ComposePlan) -> dict:
         "network_mode": "host",
         "restart": RESTART,
         "volumes": [f"./{plan.store_dir}:{STORE_DATA_DIR}"],
-        "healthcheck": _healthcheck(["CMD", "test", "-f", STORE_READY_FILE], "1s"),
+        "healthcheck": _healthcheck(["CMD", "test", "-f", STORE_READY_FILE], "1s", STORE_START_PERIOD),
         "stop_grace_period": STORE_STOP_GRACE,
     }
 
@@ -138,7 +152,7 @@ def _function_like(plan: ComposePlan, port: int) -> dict:
     }
     if plan.has_store:
         service["depends_on"] = _healthy("store")
-    service["healthcheck"] = _healthcheck(_tcp_check(port), "1s")
+    service["healthcheck"] = _healthcheck(_tcp_check(port), "1s", FUNCTION_START_PERIOD)
     service["stop_grace_period"] = FUNCTION_STOP_GRACE
     return service
 
@@ -159,7 +173,7 @@ def _engine_service(plan: ComposePlan, slot: EngineSlot) -> dict:
         service["depends_on"] = _healthy(slot.sidecar_name)
     elif plan.has_function:
         service["depends_on"] = _healthy("function")
-    service["healthcheck"] = _healthcheck(_engine_check(slot.port), "5s")
+    service["healthcheck"] = _healthcheck(_engine_check(slot.port), "5s", ENGINE_START_PERIOD)
     service["stop_grace_period"] = ENGINE_STOP_GRACE
     return service
 

@@ -162,6 +162,24 @@ def test_start_order_waits_for_health_and_stops_leave_time_for_the_final_flush()
     assert container["vector-1"]["depends_on"] == {"vector-1-persistence": {"condition": "service_healthy"}}
 
 
+def _seconds(text: str) -> int:
+    assert text.endswith("s"), text
+    return int(text[:-1])
+
+
+@pytest.mark.parametrize("mode", ["serverless", "container"])
+def test_healthchecks_wait_for_a_slow_start_and_fail_a_service_that_never_serves_in_bounded_time(mode):
+    # A Python start on a loaded 2-core machine takes seconds to tens of seconds, and docker's exec
+    # of each check seconds more: a check's timeout or a start period too short for that fails `up`.
+    for name, service in compose_document(_plan(mode))["services"].items():
+        check = service["healthcheck"]
+        assert _seconds(check["timeout"]) >= 10, name
+        assert _seconds(check["start_period"]) >= 120, name
+        worst = _seconds(check["start_period"]) + check["retries"] * _seconds(check["interval"])
+        assert worst <= 600, f"{name}: a service that never serves fails up only after {worst}s"
+        assert _seconds(check["interval"]) <= 5, name  # a quick start is seen quickly
+
+
 def test_an_endpoint_the_engine_would_refuse_is_refused_naming_the_option(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["compose", "--endpoint", "http://fn.example.com"]) == 2

@@ -2,19 +2,24 @@
 
 Seed 001's promise, per mode: serverless state survives `down -v` (restored
 from the function and its store), disabled state does not, container mode's
-sidecars carry it through the central store. Every project is removed
-afterwards (containers, volumes, networks), also when a test fails. Where
-docker cannot run, the tests skip and say why.
+sidecars carry it through the central store. `down` leaves only the file's
+named volumes and `down -v` nothing (no container, network or volume,
+anonymous volumes included, found by the containers' mounts). Every project is
+removed afterwards, also when a test fails; a failed `up` quotes each
+container's state, restarts, health log and last output. Where docker cannot
+run, the tests skip and say why.
 """
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import random
 import shutil
 import socket
 import struct
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -37,6 +42,9 @@ PROJECT_LABEL = "com.docker.compose.project"
 
 @pytest.fixture(scope="module")
 def image():
+    """The engine image under a tag of this module's own: another run on this machine (another
+    checkout, a test that makes the image stale) may rebuild or retag wkp-emu/engine:<version>
+    while these projects start containers, which would then run other code than the first."""
     tool = shutil.which("docker-compose")
     if not tool:
         pytest.skip("docker-compose is not installed (apt-get install docker-compose; scripts/docker-setup.sh)")
@@ -46,9 +54,23 @@ def image():
     except ImageError as exc:
         pytest.skip(f"docker cannot run here: {exc}")
     try:
-        return ensure_image(client)
+        built = client.images.get(ensure_image(client))
     except ImageError as exc:
         pytest.skip(f"the engine image cannot be built here: {exc}")
+    own = f"wkp-emu/engine-test:compose-{random.randrange(16**8):08x}"
+    built.tag(*own.split(":"))
+    yield own
+    client.images.remove(own)  # the tag; the image too if nothing else names it any more
+
+
+@pytest.fixture(scope="module")
+def one_run_at_a_time():
+    """Runs of these tests from other checkouts on this machine wait for each other: the projects
+    use the host's network, and two runs could pick the same ports (one's `down` frees them for
+    the other's pick just before its own `up` rebinds them)."""
+    with open(Path(tempfile.gettempdir()) / "wkp-emu-compose-live.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _free_port_base(width: int) -> int:
@@ -77,14 +99,38 @@ class Project:
         self.dir, self.name = directory, name
         self.mounted: set[str] = set()  # every volume its containers used, anonymous ones included
 
-    def compose(self, *args: str, timeout: float = 180) -> str:
+    def compose(self, *args: str, timeout: float = 420) -> str:
+        """docker-compose ARGS, which must succeed. `up` waits for the store and the function to be
+        healthy: bounded by their healthchecks (start period, then retries), minutes at worst."""
         try:
             out = subprocess.run(["docker-compose", "-p", self.name, *args], cwd=self.dir, capture_output=True,
                                  text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"docker-compose {' '.join(args)} still running after {timeout}s:\n"
+                                 f"{self.diagnosis()}") from None
         finally:
             self._note_mounts()
-        assert out.returncode == 0, f"docker-compose {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}"
+        assert out.returncode == 0, (f"docker-compose {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}\n"
+                                     f"{self.diagnosis()}")
         return out.stdout
+
+    def diagnosis(self) -> str:
+        """Each container's state, restarts, health log and last output: why a service did not
+        come up says itself in the failure's message."""
+        import docker
+        flt = {"label": f"{PROJECT_LABEL}={self.name}"}
+        lines = []
+        for c in docker.from_env().containers.list(all=True, filters=flt):
+            state = c.attrs["State"]
+            health = state.get("Health") or {}
+            lines.append(f"--- {c.name}: {state.get('Status')} exit {state.get('ExitCode')} "
+                         f"restarts {c.attrs.get('RestartCount')} started {state.get('StartedAt')} "
+                         f"health {health.get('Status')} failing streak {health.get('FailingStreak')}")
+            for probe in (health.get("Log") or [])[-5:]:
+                lines.append(f"    probe {probe.get('Start')} -> {probe.get('End')} exit {probe.get('ExitCode')}: "
+                             f"{(probe.get('Output') or '').strip()[:300]}")
+            lines.append(c.logs(tail=20, timestamps=True).decode(errors="replace").rstrip())
+        return "\n".join(lines)
 
     def _note_mounts(self) -> None:
         import docker
@@ -92,12 +138,25 @@ class Project:
         for container in docker.from_env().containers.list(all=True, filters=flt):
             self.mounted.update(m["Name"] for m in container.attrs["Mounts"] if m["Type"] == "volume")
 
-    def logs(self) -> str:
-        out = subprocess.run(["docker-compose", "-p", self.name, "logs", "--no-color", "--tail", "30"],
-                             cwd=self.dir, capture_output=True, text=True, timeout=60)
-        return out.stdout[-6000:]
+    def mounted_left(self) -> set[str]:
+        """The volumes its containers mounted (named or anonymous) that still exist."""
+        import docker
+        return {v.name for v in docker.from_env().volumes.list()} & self.mounted
+
+    def named_volumes(self) -> set[str]:
+        """The volumes of the file's `volumes:` section, which compose creates and labels."""
+        import docker
+        return {v.name for v in docker.from_env().volumes.list(filters={"label": f"{PROJECT_LABEL}={self.name}"})}
+
+    def take_down(self) -> list[str]:
+        """`docker-compose down -v`, and whatever of the project it left (nothing, it should)."""
+        out = subprocess.run(["docker-compose", "-p", self.name, "down", "-v", "--remove-orphans"],
+                             cwd=self.dir, capture_output=True, text=True, timeout=300)
+        left = self.leftovers()
+        return left + ([f"down -v failed: {out.stderr[-2000:]}"] if out.returncode else [])
 
     def remove_everything(self) -> None:
+        """Whatever `down -v` left, removed by force: the machine stays clean after a failure."""
         subprocess.run(["docker-compose", "-p", self.name, "down", "-v", "--remove-orphans", "-t", "5"],
                        cwd=self.dir, capture_output=True, timeout=180)
         import docker
@@ -122,12 +181,13 @@ class Project:
                 for c in docker.from_env().containers.list(filters=flt)}
 
     def leftovers(self) -> list[str]:
+        """Its containers, networks, and volumes: labelled ones, and every volume its containers
+        mounted (anonymous ones carry no label: they are found by the containers' mounts)."""
         import docker
         client = docker.from_env()
         flt = {"label": f"{PROJECT_LABEL}={self.name}"}
-        volumes = {v.name for v in client.volumes.list()}
         return ([c.name for c in client.containers.list(all=True, filters=flt)]
-                + sorted(volumes & self.mounted) + [v.name for v in client.volumes.list(filters=flt)]
+                + sorted(self.mounted_left() | self.named_volumes())
                 + [n.name for n in client.networks.list(filters=flt)])
 
 
@@ -155,7 +215,7 @@ def _put(port: int, key: str, body: bytes) -> dict:
         return json.loads(r.read())
 
 
-def _serving(project: Project, port: int, deadline_s: float = 90) -> dict:
+def _serving(project: Project, port: int, deadline_s: float = 240) -> dict:
     """The engine's /status once it serves (restored or fresh)."""
     deadline, last = time.monotonic() + deadline_s, None
     while time.monotonic() < deadline:
@@ -167,8 +227,8 @@ def _serving(project: Project, port: int, deadline_s: float = 90) -> dict:
         except (OSError, ValueError) as exc:
             last = exc
         time.sleep(0.2)
-    raise AssertionError(f"engine on port {port} not serving after {deadline_s}s ({last}); logs:\n"
-                         f"{project.logs()}")
+    raise AssertionError(f"engine on port {port} not serving after {deadline_s}s ({last}):\n"
+                         f"{project.diagnosis()}")
 
 
 def _record(port: int, key: str):
@@ -191,12 +251,22 @@ def _write_records(ports: dict) -> dict:
 
 
 def _round_trip(project: Project, ports: dict) -> dict:
-    """up, write, down -v, up: the digests before, the engines' status after."""
+    """up, write, down, down -v, up: the digests before, the engines' status after.
+
+    `down -v` in two steps, each checked: `down` (engines flush) keeps only the file's named
+    volumes, no anonymous volume of an image's VOLUME (`down -v` would remove those, so alone
+    it would not show them; a `down` without -v leaves them for ever); `down -v` then removes
+    the named ones."""
     project.compose("up", "-d")
     for port in ports.values():
         assert _serving(project, port)["boot"]["how"] == "fresh"
     before = _write_records(ports)
+    project.compose("down")
+    named = project.named_volumes()
+    assert named == {f"{project.name}_{name}-data" for name in ports}, named
+    assert project.mounted_left() == named, f"anonymous volumes left by down: {project.mounted_left() - named}"
     project.compose("down", "-v")
+    assert project.mounted_left() == set(), f"left by down -v: {project.mounted_left()}"
     project.compose("up", "-d")
     after = {name: _serving(project, port) for name, port in ports.items()}
     return {"before": before, "after": after, "ports": ports}
@@ -208,7 +278,7 @@ MODES = {"serverless": "relational=1,vector=1", "disabled": "relational=1", "con
 
 
 @pytest.fixture(scope="module")
-def round_trips(tmp_path_factory, image):
+def round_trips(tmp_path_factory, image, one_run_at_a_time):
     """The three modes' round trips, side by side: each project waits on its own containers
     (health checks, the final flush, the store's save), so running them at once costs the
     wall time of the slowest. Every project is removed afterwards, whatever happened."""
@@ -227,8 +297,9 @@ def round_trips(tmp_path_factory, image):
         yield {mode: (projects[mode], outcome) for mode, outcome in outcomes.items()}
     finally:
         with ThreadPoolExecutor(len(MODES)) as pool:
+            left = list(pool.map(Project.take_down, projects.values()))
             list(pool.map(Project.remove_everything, projects.values()))
-        assert [p.leftovers() for p in projects.values()] == [[], [], []]
+        assert left == [[], [], []], "docker-compose down -v left these"
 
 
 def _outcome(round_trips, mode: str) -> tuple[Project, dict]:
@@ -251,7 +322,7 @@ def test_serverless_state_survives_down_with_volumes(round_trips):
     assert all(_record(ports["relational-1"], k) == v for k, v in ROWS.items())
     assert all(_record(ports["vector-1"], k) == v for k, v in VECTORS.items())
     # every healthcheck in the file works: store (loaded), function (accepting), engines (serving)
-    deadline, health = time.monotonic() + 60, {}
+    deadline, health = time.monotonic() + 180, {}  # the engines' check runs every 5 s; slower under load
     while time.monotonic() < deadline:
         health = project.health()
         if health and set(health.values()) == {"healthy"}:
