@@ -198,8 +198,10 @@ def test_docker_up_rebuilds_a_stale_image_and_says_how_long_it_took(tmp_path, do
     from emulator.containers.image import LABEL_SOURCE
     client, tag = docker_image
     monkeypatch.delenv("WKP_EMU_ENGINE_IMAGE", raising=False)
-    # The image as if built from other source: the same layers, a different source label.
-    stale = client.containers.create(tag, ["true"], entrypoint=[])
+    # The image as if built from other source: the same layers, a different source label. The
+    # container is never started and keeps the image's entrypoint and command, so the tag stays
+    # runnable for anything else using it until the rebuild.
+    stale = client.containers.create(tag)
     try:
         stale.commit(*tag.split(":"), changes=[f"LABEL {LABEL_SOURCE}=stale"])
     finally:
