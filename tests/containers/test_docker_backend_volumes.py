@@ -26,15 +26,6 @@ ONE_ENGINE = FAST + ('[fleet.relational]\nreplicas = 1\n'
 
 
 @pytest.fixture(scope="module")
-def client():
-    from emulator.containers.image import ImageError, docker_client
-    try:
-        return docker_client()
-    except ImageError as exc:
-        pytest.skip(f"docker cannot run here: {exc}")
-
-
-@pytest.fixture(scope="module")
 def engine_image(client) -> str:
     from emulator.containers.image import ensure_image
     return ensure_image(client)  # with a daemon, a build failure fails: it does not skip

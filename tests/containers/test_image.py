@@ -21,15 +21,6 @@ from tests.support.processes import test_env as child_env
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("docker")]
 
 
-@pytest.fixture(scope="module")
-def client():
-    from emulator.containers.image import ImageError, docker_client
-    try:
-        return docker_client()
-    except ImageError as exc:
-        pytest.skip(f"docker cannot run here: {exc}")
-
-
 def build(*args: str) -> dict:
     done = subprocess.run(WKP_EMU + ["image", "build", "--json", *args], cwd=REPO, env=child_env(),
                           capture_output=True, text=True, timeout=900)
