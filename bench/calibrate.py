@@ -11,6 +11,16 @@ What is measured, each in the same run on this machine:
   to its ready line; once with nothing stored (the restore answers 204) and
   once per size with a stored chain it must restore (a valid relational
   payload pushed beforehand); and its stop, SIGTERM to exit;
+- engine starts as a live recovery meets them: the live runner (`wkp-emu
+  scenario run`, a fresh `wkp-emu up` with its recorder and sampler) plays a
+  generated scenario in which a small fleet writes and pushes while engines
+  are recycled one at a time (`--start-singles`), then one kind is scaled out
+  by k engines at once and back (`--start-batches`, `--batch-rounds` each);
+  each start is the supervisor's own `engine.starting` to `engine.started`
+  from the run's evidence, as sim_vs_live reads a scenario's; per k the median, 10th and 90th percentiles (for a
+  batch: of its last pod), a recycled engine's stop (`engine.stopping` to
+  `engine.stopped`, its final push included) and the load average before and
+  after go to `[engine_start]`;
 - the engines' push CPU and compression per kind: each kind's typical values
   (engines_fake.kinds) framed and compressed by the engines' own payload code
   (zstd, the default), CPU time per MiB of raw records and the ratio.
@@ -19,7 +29,8 @@ Latencies are fitted as lines (base + per MiB): the base matches the
 smallest size, the slope is fitted by least squares over the others; medians of `--rounds` requests per size. The result goes to
 sim/calibration/default.toml (or --out), with the date and a machine summary.
 
-    python bench/calibrate.py [--rounds 5] [--sizes 4K,256K,2M,16M] [--boot-sizes 1M,8M] [--out FILE]
+    python bench/calibrate.py [--rounds 5] [--sizes 4K,256K,2M,16M] [--boot-sizes 1M,8M]
+                              [--start-singles 16] [--start-batches 2,4,6] [--batch-rounds 3] [--out FILE]
 
 Prints each fitted figure beside the same-run baseline it is relative to
 (the smallest size's latency), and the machine summary.
@@ -221,7 +232,138 @@ def kind_codecs(raw_bytes: int) -> dict[str, tuple[float, float]]:
     return out
 
 
-def render(measured_on: str, who: str, persist, restore, boot_empty, stop, boot_line, codecs, sizes) -> str:
+# ---- engine starts beside a working fleet ------------------------------------------------------
+
+FLEET = {"relational": 1, "keyvalue": 1, "vector": 2}   # a shipped scenario's size of fleet
+FLEET_RATE = 20                                          # writes/s per engine
+FLEET_SCHEDULE = "*/2 * * * * *"                         # the shipped scenarios' push schedule
+BATCH_KIND = "keyvalue"                                  # the kind scaled out k at once
+SINGLE_EVERY_S = 2.0                                     # between recycles: each starts beside pushes
+SETTLE_S = 4.0                                           # before the first: every engine has pushed
+TOGETHER_S = 0.3                                         # starts this close were asked for at once
+
+
+def fleet_summary() -> str:
+    engines = ", ".join(f"{kind} {n}" for kind, n in FLEET.items())
+    return (f"wkp-emu scenario run (live): {sum(FLEET.values())} engines ({engines}), {FLEET_RATE} writes/s "
+            f"each, pushing every 2 s; recycled one at a time, {BATCH_KIND} scaled out k at once and back")
+
+
+def start_scenario(singles: int, batches: list[int], batch_rounds: int) -> tuple[str, float]:
+    """A scenario the live runner plays: the fleet working, `singles` recycles one at a time
+    (round-robin), then for each k, `batch_rounds` times, the batch kind scaled out by k at once
+    and back. Step times are the earliest each may start (a step waits for the one before)."""
+    names = [f"{kind}-{i}" for kind, n in FLEET.items() for i in range(1, n + 1)]
+    steps, at = [], SETTLE_S
+    for i in range(singles):
+        steps.append(f'[[step]]\nat = "{at:g}s"\naction = "recycle"\nengine = "{names[i % len(names)]}"\n')
+        at += SINGLE_EVERY_S
+    base = FLEET[BATCH_KIND]
+    for k in batches:
+        for _ in range(batch_rounds):
+            steps.append(f'[[step]]\nat = "{at:g}s"\naction = "scale"\nkind = "{BATCH_KIND}"\n'
+                         f"replicas = {base + k}\n")
+            at += 1.0 + 0.8 * k      # the batch's start on a loaded machine
+            steps.append(f'[[step]]\nat = "{at:g}s"\naction = "scale"\nkind = "{BATCH_KIND}"\n'
+                         f"replicas = {base}\n")
+            at += 1.5
+    duration = at + 2.0
+    head = ["[scenario]", 'name = "calibrate-engine-starts"',
+            'description = "bench/calibrate.py: engine starts beside a working fleet"', "seed = 1",
+            f'duration = "{duration:g}s"', "[discovery]", "enabled = false", "[defaults.env]",
+            f'WEFTKIT_PERSIST_SCHEDULE = "{FLEET_SCHEDULE}"']
+    for kind, n in FLEET.items():
+        head += [f"[fleet.{kind}]", f"replicas = {n}", f"[workload.{kind}]", f"rate = {FLEET_RATE}"]
+    return "\n".join(head) + "\n\n" + "\n".join(steps), duration
+
+
+def starts_and_stops(events: list[dict], zero: float, end: float) -> tuple[dict[int, list[float]], list[float]]:
+    """From a live run's events after time zero: each start (engine.starting to engine.started, as
+    sim_vs_live --pod-times live reads them) grouped with the starts asked for at the same moment
+    (a scale out starts its pods together; a recycle one), as {k: [the group's last start, ...]};
+    and each recycled engine's stop (engine.stopping to a clean engine.stopped right before its
+    slot starts again), its final push included."""
+    starting, stopping, starts, stopped = {}, {}, [], {}
+    stops = []
+    for e in events:
+        if e["at"] < zero or e["at"] > end:
+            continue
+        kind, name = e["kind"], e["subject"]
+        if kind == "engine.starting":
+            starting[name] = e["at"]
+            done = stopped.pop(name, None)
+            if done and e["at"] - done[0] <= TOGETHER_S:  # a recycle: the slot starts again right after
+                stops.append(done[1])
+        elif kind == "engine.started" and name in starting:
+            t0 = starting.pop(name)
+            starts.append((t0, e["at"] - t0))
+        elif kind == "engine.stopping":
+            stopping[name] = e["at"]
+        elif kind == "engine.stopped" and name in stopping and e["data"].get("exit_code") == 0:
+            stopped[name] = (e["at"], e["at"] - stopping.pop(name))
+    groups: list[list[tuple[float, float]]] = []
+    for s in sorted(starts):
+        if groups and s[0] - groups[-1][0][0] <= TOGETHER_S:
+            groups[-1].append(s)
+        else:
+            groups.append([s])
+    by_k: dict[int, list[float]] = {}
+    for g in groups:
+        by_k.setdefault(len(g), []).append(max(took for _, took in g))
+    return by_k, stops
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile, linear between order statistics (numpy's default), of a small sample."""
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q
+    lo = int(pos)
+    return xs[lo] + (xs[min(lo + 1, len(xs) - 1)] - xs[lo]) * (pos - lo)
+
+
+def fleet_starts(singles: int, batches: list[int], batch_rounds: int, log) -> dict:
+    """Engine starts as a live recovery meets them: the scenario above played by the live runner
+    (`wkp-emu scenario run`: a fresh `wkp-emu up`, its recorder and sampler), read from its evidence."""
+    text, duration = start_scenario(singles, batches, batch_rounds)
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="wkp-calibrate-starts-") as tmp:
+        path, out = Path(tmp) / "starts.toml", Path(tmp) / "report"
+        path.write_text(text)
+        proc = subprocess.run([sys.executable, "-m", "emulator.cli", "scenario", "run", str(path), "--out",
+                               str(out), "--no-picture", "--quiet"], capture_output=True, text=True,
+                              env=bench_env(), timeout=duration + 300)
+        if not (out / "evidence.json").exists():
+            raise RuntimeError(f"the live run of the start scenario wrote no evidence (exit "
+                               f"{proc.returncode}): {proc.stderr[-800:]}")
+        evidence = json.loads((out / "evidence.json").read_text())
+    load_after = os.getloadavg()[0]
+    by_k, stops = starts_and_stops(evidence.get("events", ()), evidence["start"], evidence["end"])
+    wanted = {1: singles, **{k: batch_rounds for k in batches}}
+    for k, n in wanted.items():
+        if len(by_k.get(k, ())) != n:
+            raise RuntimeError(f"expected {n} starts of {k} at once, the run shows "
+                               f"{ {k: len(v) for k, v in sorted(by_k.items())} }")
+    out = {"concurrent": [], "median_s": [], "p10_s": [], "p90_s": [], "samples": [],
+           "stop_median_s": statistics.median(stops) if stops else None,
+           "load_average": [round(load_before, 2), round(load_after, 2)]}
+    for k in sorted(wanted):
+        took = by_k[k]
+        out["concurrent"].append(k)
+        out["median_s"].append(statistics.median(took))
+        out["p10_s"].append(percentile(took, 0.1))
+        out["p90_s"].append(percentile(took, 0.9))
+        out["samples"].append(len(took))
+        log(f"  {k} at once: {out['median_s'][-1] * 1000:.0f} ms (p10 {out['p10_s'][-1] * 1000:.0f}, p90 "
+            f"{out['p90_s'][-1] * 1000:.0f}; {len(took)} {'starts' if k == 1 else 'batches, the last of each'})")
+    if stops:
+        log(f"  recycled engine's stop, its final push included: {out['stop_median_s'] * 1000:.0f} ms "
+            f"(median of {len(stops)})")
+    log(f"  load average (1 min): {load_before:.2f} before, {load_after:.2f} after")
+    return out
+
+
+def render(measured_on: str, who: str, persist, restore, boot_empty, stop, boot_line, codecs, sizes,
+           starts: dict | None = None) -> str:
     lines = ["# The simulator's calibration profile, measured on the live stack by bench/calibrate.py.",
              "# Regenerate: python bench/calibrate.py   (docs/sim.md, \"Calibration\")", "",
              "[calibration]", f'measured_on = "{measured_on}"', f"machine = {json.dumps(who)}",
@@ -235,6 +377,20 @@ def render(measured_on: str, who: str, persist, restore, boot_empty, stop, boot_
              f"restore_per_mib_s = {boot_line[1]:.6f}", "",
              "[engine_stop]   # SIGTERM to exit with nothing to flush (a flush adds its push)",
              f"sigterm_to_exit_s = {stop:.6f}", ""]
+    if starts:
+        def floats(xs):
+            return "[" + ", ".join(f"{x:.4f}" for x in xs) + "]"
+        lines += ["[engine_start]   # engine.starting to engine.started beside a working fleet, by engines started "
+                  "at once (k > 1: the last of the batch)",
+                  f"fleet = {json.dumps(fleet_summary())}",
+                  f"load_average = {json.dumps(starts['load_average'])}   # 1-minute, before and after",
+                  f"concurrent = {json.dumps(starts['concurrent'])}", f"median_s = {floats(starts['median_s'])}",
+                  f"p10_s = {floats(starts['p10_s'])}", f"p90_s = {floats(starts['p90_s'])}",
+                  f"samples = {json.dumps(starts['samples'])}"]
+        if starts["stop_median_s"] is not None:
+            lines.append(f"stop_median_s = {starts['stop_median_s']:.4f}   # engine.stopping to engine.stopped "
+                         "of a recycled engine, its final push included")
+        lines.append("")
     for kind, (cpu, ratio) in codecs.items():
         lines += [f"[kinds.{kind}]   # zstd level 6 over the kind's typical records",
                   f"compress_cpu_s_per_mib = {cpu:.6f}", f"ratio = {ratio:.4f}", ""]
@@ -247,6 +403,11 @@ def main() -> int:
     ap.add_argument("--sizes", default="4K,256K,2M,16M", help="payload sizes of the latency lines")
     ap.add_argument("--boot-sizes", default="1M,8M", help="raw sizes of the chains engines restore on boot")
     ap.add_argument("--codec-bytes", default="4M", help="raw records per kind for the codec figures")
+    ap.add_argument("--start-singles", type=int, default=16, metavar="N",
+                    help="engines recycled one at a time beside a working fleet (0: no [engine_start])")
+    ap.add_argument("--start-batches", default="2,4,6", metavar="K,...",
+                    help="engines started at once (the fleet's keyvalue scaled out by K and back)")
+    ap.add_argument("--batch-rounds", type=int, default=3, metavar="N", help="batches of each size")
     ap.add_argument("--out", type=Path, default=DEFAULT_FILE)
     args = ap.parse_args()
     try:
@@ -255,6 +416,14 @@ def main() -> int:
         codec_bytes = parse_size(args.codec_bytes)
     except (ValueError, IndexError) as exc:
         print(f"calibrate: a size is not like 256K, 2M or 1G: {exc}", file=sys.stderr)
+        return 2
+    try:
+        batches = [int(k) for k in args.start_batches.split(",") if k.strip()]
+    except ValueError:
+        batches = [0]
+    if any(k < 2 for k in batches) or args.start_singles < 0 or args.batch_rounds < 1:
+        print("calibrate: --start-batches takes counts of 2 or more (like 2,4,6), --start-singles 0 or more, "
+              "--batch-rounds 1 or more", file=sys.stderr)
         return 2
     if len(sizes) < 2 or args.rounds < 1:
         print("calibrate: --sizes needs two sizes or more (a line is fitted), --rounds at least 1",
@@ -272,6 +441,10 @@ def main() -> int:
         boot_empty, stop, boot_points = engine_boots(fn, stack.endpoint, boot_sizes, args.rounds, log)
     finally:
         stack.stop()
+    starts = None
+    if args.start_singles:
+        log(f"engine start beside a working fleet ({fleet_summary()}):")
+        starts = fleet_starts(args.start_singles, sorted(set(batches)), args.batch_rounds, log)
     log("engine push CPU and compression per kind (zstd level 6):")
     codecs = kind_codecs(codec_bytes)
     for kind, (cpu, ratio) in codecs.items():
@@ -288,7 +461,7 @@ def main() -> int:
         f"{b_line[1] * 1000:.0f} ms/MiB ({boot_points[-1][1] / boot_empty:.2f}x the empty boot at "
         f"{boot_points[-1][0] / MiB:.2f} MiB)")
     text = render(time.strftime("%Y-%m-%d", time.gmtime()), who, p_line, r_line, boot_empty, stop, b_line,
-                  codecs, [*sizes])
+                  codecs, [*sizes], starts)
     parse_calibration(text, str(args.out))  # what is written must load
     args.out.write_text(text)
     log(f"wrote {args.out}")

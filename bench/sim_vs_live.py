@@ -27,7 +27,9 @@ The live run is the baseline of every ratio (sim / live). A measure that is
 zero on both sides agrees; zero on one side only is reported as "n/a" with
 both values. Live reports can be kept (`--keep DIR`) and reused
 (`--live-from DIR`), so the model can be compared again without the minutes
-the live runs take.
+the live runs take. Each live run's report is kept with the machine's 1-minute
+load average before and after it (load_average.json): on a shared machine the
+load of the moment decides how long an engine takes to start.
 
     python bench/sim_vs_live.py [--scenarios a,b,...] [--keep DIR | --live-from DIR] [--json FILE]
                                 [--calibration FILE] [--phase live|drawn] [--sim-replications N]
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -105,13 +108,18 @@ def live_report(name: str, keep: Path | None, live_from: Path | None) -> tuple[d
         out = live_from / name
     else:
         out = (keep / name) if keep else Path(tempfile.mkdtemp(prefix=f"wkp-live-{name}-"))
+        before = os.getloadavg()[0]
         proc = subprocess.run([sys.executable, "-m", "emulator.cli", "scenario", "run", name, "--out", str(out),
                                "--no-picture", "--quiet"], capture_output=True, text=True, timeout=600,
                               cwd=Path(__file__).resolve().parents[1])
         if not (out / "report.json").exists():
             raise RuntimeError(f"live run of {name} wrote no report (exit {proc.returncode}): "
                                f"{proc.stderr[-800:]}")
+        # the machine's 1-minute load average around the run: on a shared machine it moves start times
+        (out / "load_average.json").write_text(json.dumps([round(before, 2), round(os.getloadavg()[0], 2)]))
     report = json.loads((out / "report.json").read_text())
+    load = out / "load_average.json"
+    report["load_average"] = json.loads(load.read_text()) if load.exists() else None
     evidence = out / "evidence.json"
     return report, (json.loads(evidence.read_text()) if evidence.exists() else {})
 
@@ -173,6 +181,7 @@ def compare(name: str, live: dict, sims: list[dict] | dict) -> dict:
         rows[key] = {"live": lm[key], "sim": sm[key], "diff": None if a is None else round(a, 4),
                      "goal": goal, "ok": a is not None and abs(a) <= goal}
     return {"scenario": name, "measures": rows, "live_passed": lm["passed"], "sim_passed": sm["passed"],
+            "live_load_average": live.get("load_average"),
             "sim_replications": len(sims), "sim_wall_s": round(sum(s["wall_s"] for s in sims), 3),
             "live_wall_s": live["wall_s"]}
 
@@ -254,6 +263,8 @@ def main() -> int:
             live, evidence = live_report(name, args.keep, args.live_from)
             clock = evidence.get("start") if args.phase == "live" else None
             overrides = live_pod_times(evidence, restore_base) if args.pod_times == "live" else {}
+            if "engine_start_s" in overrides:  # the run's one start time, not the calibration's by concurrency
+                overrides["engine_start_by_concurrency"] = None
             sims = sim_reports(name, args.sim_timeout, args.sim_replications, clock, args.calibration,
                                overrides)
         except (RuntimeError, OSError, ValueError) as exc:
@@ -263,8 +274,10 @@ def main() -> int:
         results.append(compare(name, live, sims))
         results[-1]["clock_at_zero"] = clock
         results[-1]["pod_times"] = overrides
-        print(f"{name}: live {live['wall_s']}s wall, sim {results[-1]['sim_wall_s']}s wall "
-              f"({len(sims)} replication(s))", flush=True)
+        load = live.get("load_average")
+        print(f"{name}: live {live['wall_s']}s wall"
+              f"{f' (load average {load[0]} before, {load[1]} after)' if load else ''}, sim "
+              f"{results[-1]['sim_wall_s']}s wall ({len(sims)} replication(s))", flush=True)
     print(table(results))
     if args.swim_trials:
         print(swim_line(args.swim_trials))

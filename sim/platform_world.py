@@ -26,6 +26,7 @@ evidence) with what the platform does around the pods:
 from __future__ import annotations
 
 import math
+import random
 
 from emulator.supervisor.policy import KILLED, PodExit
 
@@ -41,6 +42,10 @@ class PlatformWorld(World):
         self.sim_platform = settings.platform
         self.duration_s = duration_s
         super().__init__(config, seed=seed, options=options, start_delay=self._start_delay)
+        # the engines' start times by concurrency (sim/engine_start.py), drawn apart from the
+        # world's own random stream so that they move no other draw
+        self.engine_starts = getattr(options, "engine_starts", None)
+        self._start_rng = random.Random(f"{seed}:engine-start")
         self.platform = settings.platform.live_config()   # what every pod policy reads
         self.t0: float | None = None
         self.run = None
@@ -55,8 +60,14 @@ class PlatformWorld(World):
 
     # ---- the platform ----------------------------------------------------------------
     def _start_delay(self, slot, rng) -> float:
-        """The platform's task start, then the engine process's own start (calibrated)."""
-        return self.sim_platform.start_delay_s(rng) + self.options.start_delay_s
+        """The platform's task start, then the engine process's own start (calibrated): with a
+        calibration by concurrency, drawn for as many pods as are starting now, this one included."""
+        platform = self.sim_platform.start_delay_s(rng)
+        starts = self.engine_starts
+        if starts is None:
+            return platform + self.options.start_delay_s
+        starting = sum(1 for p in self.pods.values() if p.state == "starting") if len(starts.points) > 1 else 1
+        return platform + starts.draw(starting, self._start_rng)
 
     def begin(self, run) -> None:
         """The initial fleet serves: time zero. Start the spot schedule and the autoscalers."""

@@ -28,6 +28,7 @@ from emulator.scenario.model import Scenario, Step
 from emulator.supervisor.fleet import Slot, initial_slots, rolling_order, scale_plan
 from emulator.supervisor.policy import wipes_volume
 
+from .engine_start import StartTimes, start_times
 from .model.clock import drawn_offset
 from .model.function import ServiceTimes
 from .model.network import Network, from_table
@@ -72,6 +73,13 @@ def fleet_sizes(scenario: Scenario) -> dict[str, int]:
     return {kind: spec.replicas for kind, spec in scenario.config.fleet.items()}
 
 
+@dataclass(frozen=True)
+class RunOptions(SimOptions):
+    """The world's options with the engines' calibrated start times by concurrency (sim/engine_start.py),
+    which the platform world draws each pod's start from."""
+    engine_starts: StartTimes | None = None
+
+
 def options_for(scenario: Scenario, calibration: dict | None = None) -> SimOptions:
     """[sim] settings, with defaults sized so the witness stays within WITNESS_BUDGET entries."""
     sim = scenario.sim
@@ -89,10 +97,11 @@ def options_for(scenario: Scenario, calibration: dict | None = None) -> SimOptio
     net = sim.get("network", {})
     network = from_table(net) if net else Network(latency_s=(calibration or {}).get("latency_s", 0.001))
     sample = sim.get("sample_interval", max(0.5, scenario.duration_s / MAX_SAMPLES))
-    return SimOptions(witness=witness, witnessed=witnessed, sample_s=sample,
+    return RunOptions(witness=witness, witnessed=witnessed, sample_s=sample,
                       start_delay_s=float((calibration or {}).get("engine_start_s", 0.5)),
                       stop_delay_s=float((calibration or {}).get("engine_stop_s", 0.0)),
-                      network=network, times=ServiceTimes.from_calibration(calibration))
+                      network=network, times=ServiceTimes.from_calibration(calibration),
+                      engine_starts=start_times(calibration) if calibration else None)
 
 
 def simulate(scenario: Scenario, *, seed: int | None = None, calibration: dict | None = None,
