@@ -43,6 +43,9 @@ class EventsScreen(Screen):
             if matches(line, self.filter_text):
                 log.write(line)
         self._written = self.app.events_seen
+        # Lines written before the screen's first layout scroll to an end that layout then
+        # moves (the hidden filter row): scroll again once laid out, so the newest event shows.
+        self.call_after_refresh(log.scroll_end, animate=False)
 
     def refresh_feed(self) -> None:
         app, log = self.app, self.query_one(RichLog)

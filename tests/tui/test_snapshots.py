@@ -58,8 +58,12 @@ def _run(keys):
                 await pilot.pause(0.02)
         if keys[-1:] in (("l",), ("5",)):  # the log and event screens write their RichLog once it has a size
             from textual.widgets import RichLog
-            for _ in range(100):
-                if pilot.app.screen.query_one(RichLog).lines:
+            log = pilot.app.screen.query_one(RichLog)
+            # Every line written (the events screen: one per event the app kept) and the log
+            # scrolled to its end: a picture taken a frame earlier shows it one line short.
+            want = len(pilot.app.event_lines) if keys[-1:] == ("5",) else 1
+            for _ in range(200):
+                if len(log.lines) >= want and log.scroll_y >= log.max_scroll_y:
                     break
                 await pilot.pause(0.02)
             await pilot.pause()
