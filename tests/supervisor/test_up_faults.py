@@ -47,6 +47,11 @@ def engine(emu):
     emu.control.delete("/v1/faults")
 
 
+def persist_answers(emu, status: str) -> int:
+    """How many pushes the function answered with `status` (no /persist entry before the first)."""
+    return emu.control.get("/v1/function").get("/persist", {}).get("requests", {}).get(status, 0)
+
+
 def last_status(s: dict):
     return (s.get("last_push") or {}).get("status")
 
@@ -91,10 +96,9 @@ def test_engine_clock_skew_gets_401_until_cleared(emu, engine):
 
 def test_a_store_outage_is_503_and_drains_after(emu, engine):
     emu.control.post("/v1/faults", {"target": "store", "kind": "outage"})
-    before = emu.control.get("/v1/function").get("/persist", {}).get("requests", {}).get("503", 0)
+    before = persist_answers(emu, "503")
     write_records(engine, "relational", 2, seed=15)
-    wait_for(lambda s: s["unacknowledged_writes"] > 0 and emu.control.get("/v1/function")
-             ["/persist"]["requests"].get("503", 0) > before, engine)
+    wait_for(lambda s: s["unacknowledged_writes"] > 0 and persist_answers(emu, "503") > before, engine)
     emu.control.delete("/v1/faults")
     wait_for(caught_up, engine)
 
