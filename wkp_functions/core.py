@@ -232,8 +232,9 @@ class FunctionCore:
         """Carry out the chain rules' reads until they decide."""
         warm = state.loaded
         self.chains.load(self.store, state)
-        # Never trust a remembered head: other instances may have stored since.
-        decision = cr.decide(h, key, state.head, state.last, relisted=False, head_trusted=not warm,
+        # Never trust a remembered head: other instances may have stored since. A listing
+        # taken for this very request is as fresh as a relist: decide on it as one.
+        decision = cr.decide(h, key, state.head, state.last, relisted=not warm, head_trusted=not warm,
                              listed_at_key=key in state.objects)
         if isinstance(decision, cr.Relist):
             self.chains.load(self.store, state, refresh=True)

@@ -53,8 +53,9 @@ async def _decide(store, chains, state, h, key) -> cr.Store | cr.Duplicate | cr.
     await chains.load(store, state)
     # Once more than one instance has run, another may have moved the head since
     # this one last looked (instances.py): the rules then confirm before storing.
+    # A listing taken for this very request is as fresh as a relist: decide on it as one.
     trusted = not warm or chains.warm_head_trusted()
-    decision = cr.decide(h, key, state.head, state.last, relisted=False, head_trusted=trusted,
+    decision = cr.decide(h, key, state.head, state.last, relisted=not warm, head_trusted=trusted,
                          listed_at_key=key in state.objects)
     if isinstance(decision, cr.Relist):
         await chains.load(store, state, refresh=True)

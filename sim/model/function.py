@@ -345,8 +345,9 @@ class SimFunction:
             self._load(warm)
             reads += 1
         # Once a second instance has run, another may have moved the head since this one
-        # listed: the rules then confirm an acceptance against a fresh listing.
-        decision = decide(push, key, warm.head, warm.last, relisted=False,
+        # listed: the rules then confirm an acceptance against a fresh listing. A listing
+        # taken for this very request is as fresh as a relist: decide on it as one.
+        decision = decide(push, key, warm.head, warm.last, relisted=not known,
                           head_trusted=not known or self._head_trusted(),
                           listed_at_key=key in warm.objects)
         if type(decision) is Relist:
