@@ -115,42 +115,59 @@ def _gone(pid: int | None) -> bool:
     return False
 
 
+def recycle_through_the_function(emu, target: str) -> dict:
+    """An engine of `up --function TARGET` writes, pushes, is recycled and restores the same
+    state through the function; returns the function's metrics after it."""
+    from tests.supervisor.test_fleet_semantics import digest, engine_status, push_and_wait, running_pod
+    from tests.supervisor.test_up import write_records
+
+    url = emu.engine_url("relational-1")
+    write_records(url, "relational", 8)
+    push_and_wait(url)
+    state = digest(url)
+    recycled = emu.control.post("/v1/engines/relational-1/recycle")
+    running_pod(emu, "relational-1", recycled["generation"])
+    url = emu.engine_url("relational-1")
+    assert engine_status(url)["boot"]["how"] == "restored" and digest(url) == state
+
+    metrics = emu.control.get("/v1/function")
+    assert metrics["platform"]["target"] == target
+    assert metrics["/persist"]["requests"].get("200", 0) >= 1
+    assert metrics["/restore"]["requests"].get("200", 0) >= 1
+    return metrics
+
+
+def faults_apply_at_the_front(emu) -> None:
+    """A function fault is injected at the platform's front, before any instance; a store fault,
+    which only the aiohttp function applies, is refused with that reason."""
+    from emulator.api.client import ControlError
+    from tests.supervisor.test_up import call
+
+    fault = emu.control.post("/v1/faults", {"target": "function", "kind": "error", "status": 503,
+                                            "count": 1, "paths": ["/health"]})
+    assert fault["target"] == "function"
+    status, _ = call("GET", emu.ready["function"] + "/health")
+    assert status == 503
+    with pytest.raises(ControlError) as refused:
+        emu.control.post("/v1/faults", {"target": "store", "kind": "outage"})
+    assert refused.value.status == 400 and "aiohttp" in str(refused.value)
+
+
 def check_up_on_function(tmp_path, target: str) -> None:
     """`wkp-emu up --function TARGET`: a real supervisor and engine pushing through the stand-in,
     recycled and restored through it; store view, metrics and request faults at the front; the
     store archived at `down` and loaded at the next `up`."""
-    from emulator.api.client import ControlError
-    from tests.supervisor.test_fleet_semantics import MANUAL, digest, engine_status, push_and_wait, running_pod
-    from tests.supervisor.test_up import call, write_records
+    from tests.supervisor.test_fleet_semantics import MANUAL
     from tests.support.emulator import start_emulator
 
     emu = start_emulator(tmp_path, MANUAL, "--function", target)
     try:
-        url = emu.engine_url("relational-1")
-        write_records(url, "relational", 8)
-        push_and_wait(url)
-        state = digest(url)
-        recycled = emu.control.post("/v1/engines/relational-1/recycle")
-        running_pod(emu, "relational-1", recycled["generation"])
-        url = emu.engine_url("relational-1")
-        assert engine_status(url)["boot"]["how"] == "restored" and digest(url) == state
-
-        metrics = emu.control.get("/v1/function")
-        assert metrics["platform"]["target"] == target
-        assert metrics["/persist"]["requests"].get("200", 0) >= 1
-        assert metrics["/restore"]["requests"].get("200", 0) >= 1
+        metrics = recycle_through_the_function(emu, target)
         assert metrics["instances"]["live"] >= 1 and metrics["instances"]["cold_starts"] >= 1
         assert all(i["pid"] for i in metrics["instances"]["instances"])  # each instance a process
         stored = emu.control.get("/v1/store")  # the supervisor reads the store the function writes
         assert stored["objects"] >= 1
-
-        emu.control.post("/v1/faults", {"target": "function", "kind": "error", "status": 503,
-                                        "count": 1, "paths": ["/health"]})
-        status, _ = call("GET", emu.ready["function"] + "/health")
-        assert status == 503  # injected at the front, before the function
-        with pytest.raises(ControlError) as refused:
-            emu.control.post("/v1/faults", {"target": "store", "kind": "outage"})
-        assert refused.value.status == 400 and "aiohttp" in str(refused.value)
+        faults_apply_at_the_front(emu)
     finally:
         assert emu.stop() == 0
     # the stand-in store is in memory: `down` archived it, the next `up` loads it back
