@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from emulator.protocol.errors import StoreUnavailable
 from wkp_functions.stores import NotFound, PreconditionFailed
 
 META = {"wkp-checksum": "abc123", "wkp-request-id": "r-1", "wkp-stored-at": "1700000000", "wkp-status": "200"}
@@ -72,3 +73,13 @@ def check_refused_streams_leave_nothing(store, threshold: int):
             store.put_stream(f"s/refused-{size}", body(os.urandom(size), 64 * 1024, fail=True), META)
         assert store.head(f"s/refused-{size}") is None
         assert store.list(f"s/refused-{size}") == []
+
+
+def check_rewrite_during_a_ranged_read(store):
+    """A body rewritten while it is streamed in ranges is unavailable, never a mix of both."""
+    store.put("r/k", b"a" * 10)
+    chunks = store.stream("r/k", 4)
+    assert next(chunks) == b"aaaa"
+    store.put("r/k", b"b" * 10)
+    with pytest.raises(StoreUnavailable, match="rewritten"):
+        next(chunks)
