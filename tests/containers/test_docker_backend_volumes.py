@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import random
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.support.emulator import FAST, start_emulator
+from tests.supervisor.test_fleet_semantics import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600), pytest.mark.xdist_group("docker")]
 LABEL_STATE_DIR, LABEL_SLOT = "wkp-emu.state-dir", "wkp-emu.slot"
@@ -53,16 +53,6 @@ def volume_mounts(container) -> dict[str, str]:
     """Where each volume (named or anonymous) is mounted in `container`: name -> path."""
     container.reload()
     return {m["Name"]: m["Destination"] for m in container.attrs["Mounts"] if m["Type"] == "volume"}
-
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {timeout}s")
 
 
 def existing(client, names) -> set[str]:
