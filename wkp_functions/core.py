@@ -40,6 +40,7 @@ from emulator.protocol.codec import transcode
 from emulator.protocol.errors import ProtocolError, StoreUnavailable
 from emulator.protocol.headers import (HealthHeaders, PersistHeaders, RestoreHeaders, RestoreQuery,
                                        RestoreResponse)
+from emulator.protocol.persist_steps import carry_out, persist_steps
 from emulator.protocol.restore_plan import RestorePlan, plan_restore
 from emulator.protocol.signing import EMPTY_BODY, SignedRequest, digest_of, verify
 from emulator.protocol.takeover import DEFAULT_LEASE_S, Claim, lineage_candidates
@@ -229,21 +230,13 @@ class FunctionCore:
             return _answer(self._store(state, h, key, reader))
 
     def _decide(self, state: InstanceState, h, key):
-        """Carry out the chain rules' reads until they decide."""
-        warm = state.loaded
-        self.chains.load(self.store, state)
-        # Never trust a remembered head: other instances may have stored since. A listing
-        # taken for this very request is as fresh as a relist: decide on it as one.
-        decision = cr.decide(h, key, state.head, state.last, relisted=not warm, head_trusted=not warm,
-                             listed_at_key=key in state.objects)
-        if isinstance(decision, cr.Relist):
-            self.chains.load(self.store, state, refresh=True)
-            decision = cr.decide(h, key, state.head, state.last, relisted=True, listed_at_key=key in state.objects)
-        if isinstance(decision, cr.LookUp):
+        """Carry out the reads the core asks for until it decides (persist_steps). A
+        remembered head is never trusted: other instances may have stored since."""
+        def read_key():
             info = self.store.head(key)
-            found = cr.stored_from_metadata(key, h.cursor_to, info.metadata) if info else None
-            decision = cr.after_lookup(h, found, decision.reason)
-        return decision
+            return cr.stored_from_metadata(key, h.cursor_to, info.metadata) if info else None
+        return carry_out(persist_steps(h, key, state, warm_trusted=False),
+                         lambda refresh: self.chains.load(self.store, state, refresh=refresh), read_key)
 
     def _store(self, state: InstanceState, h, key: str, body: _Body) -> cr.Stored:
         stored_at = int(self.config.clock())

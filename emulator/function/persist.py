@@ -19,6 +19,7 @@ from emulator.protocol import chain_rules as cr
 from emulator.protocol import function_rules as rules
 from emulator.protocol import layout
 from emulator.protocol.chain_rules import Stored
+from emulator.protocol.persist_steps import LoadListing, persist_steps
 from emulator.protocol.warm_chain import ChainDigest
 
 from .body import PersistBody
@@ -48,23 +49,21 @@ async def persist(request: web.Request) -> web.Response:
 
 
 async def _decide(store, chains, state, h, key) -> cr.Store | cr.Duplicate | cr.Refuse:
-    """Carry out the chain rules' reads until they decide (chain_rules.decide)."""
-    warm = state.loaded  # known from earlier requests, not listed just now
-    await chains.load(store, state)
+    """Carry out the reads the core asks for until it decides (persist_steps)."""
     # Once more than one instance has run, another may have moved the head since
-    # this one last looked (instances.py): the rules then confirm before storing.
-    # A listing taken for this very request is as fresh as a relist: decide on it as one.
-    trusted = not warm or chains.warm_head_trusted()
-    decision = cr.decide(h, key, state.head, state.last, relisted=not warm, head_trusted=trusted,
-                         listed_at_key=key in state.objects)
-    if isinstance(decision, cr.Relist):
-        await chains.load(store, state, refresh=True)
-        decision = cr.decide(h, key, state.head, state.last, relisted=True, listed_at_key=key in state.objects)
-    if isinstance(decision, cr.LookUp):
-        info = await store.head(key)
-        found = cr.stored_from_metadata(key, h.cursor_to, info.metadata) if info else None
-        decision = cr.after_lookup(h, found, decision.reason)
-    return decision
+    # this one last looked (instances.py): the steps then confirm before storing.
+    steps = persist_steps(h, key, state, warm_trusted=chains.warm_head_trusted())
+    answer = None
+    while True:
+        try:
+            step = steps.send(answer)
+        except StopIteration as done:
+            return done.value
+        if isinstance(step, LoadListing):
+            answer = await chains.load(store, state, refresh=step.refresh)
+        else:
+            info = await store.head(key)
+            answer = cr.stored_from_metadata(key, h.cursor_to, info.metadata) if info else None
 
 
 def _chain_extension(state, h):

@@ -3,9 +3,9 @@
 Every decision is the live function's own: injected faults (FaultTable, the
 same table and rules the live function applies), concurrency (429 with
 Retry-After), clock freshness (401, signing.check_freshness), size (413 naming
-the limit), store outages (503), the chain rules (chain_rules.decide and
-after_lookup, driven with the same store reads as emulator/function/persist.py:
-a Relist is a LIST of the instance prefix, a LookUp a HEAD of the push's key)
+the limit), store outages (503), the chain rules (chain_rules, with the reads
+persist_steps asks for, carried out as emulator/function/persist.py does: a
+LoadListing is a LIST of the instance prefix, a ReadKey a HEAD of the push's key)
 and restores (restore_plan.plan_restore, and lineage takeover through
 takeover.lineage_candidates with a create-only claim).
 What is modelled rather than run is I/O: bodies are sizes (MemoryStore
@@ -33,11 +33,11 @@ from emulator.function.faults import FaultTable, Hit
 from emulator.protocol.function_instances import Grant, InstancePool
 from emulator.protocol import layout
 from emulator.protocol.cursor import Cursor
-from emulator.protocol.chain_rules import (LookUp, Refuse, Relist, Store, Stored, after_lookup, decide,
-                                           metadata_for, stored_from_metadata, stored_status)
+from emulator.protocol.chain_rules import Refuse, Store, Stored, metadata_for, stored_from_metadata, stored_status
 from emulator.protocol.engine_events import NetworkError, Response, Restored
 from emulator.protocol.errors import ChainGap, ProtocolError
 from emulator.protocol.function_rules import Limits
+from emulator.protocol.persist_steps import carry_out, persist_steps
 from emulator.protocol.restore_plan import plan_restore
 from emulator.protocol.signing import check_freshness
 from emulator.protocol.takeover import Claim, lineage_candidates
@@ -337,29 +337,23 @@ class SimFunction:
                         stored_at=float(stored.stored_at)), t
 
     def _decide(self, warm: Warm, push: PushHead, key: str):
-        """(Store | Duplicate | Refuse, store reads made): the live function's reads, in its
-        order (emulator/function/persist.py _decide), until chain_rules decides."""
+        """(Store | Duplicate | Refuse, store reads made): the reads the core asks for
+        (persist_steps, as the live function carries them out), until it decides."""
         reads = 0
-        known = warm.loaded  # from earlier requests on this instance, not listed just now
-        if not known:
-            self._load(warm)
+
+        def load(refresh: bool) -> None:
+            nonlocal reads
             reads += 1
-        # Once a second instance has run, another may have moved the head since this one
-        # listed: the rules then confirm an acceptance against a fresh listing. A listing
-        # taken for this very request is as fresh as a relist: decide on it as one.
-        decision = decide(push, key, warm.head, warm.last, relisted=not known,
-                          head_trusted=not known or self._head_trusted(),
-                          listed_at_key=key in warm.objects)
-        if type(decision) is Relist:
             self._load(warm)
+
+        def read_key():
+            nonlocal reads
             reads += 1
-            decision = decide(push, key, warm.head, warm.last, relisted=True,
-                              listed_at_key=key in warm.objects)
-        if type(decision) is LookUp:
             info = self.store.head_now(key)
-            reads += 1
-            found = stored_from_metadata(key, push.cursor_to, info.metadata) if info is not None else None
-            decision = after_lookup(push, found, decision.reason)
+            return stored_from_metadata(key, push.cursor_to, info.metadata) if info is not None else None
+        # Once a second instance has run, another may have moved the head since this one
+        # listed: the steps then confirm an acceptance against a fresh listing.
+        decision = carry_out(persist_steps(push, key, warm, warm_trusted=self._head_trusted()), load, read_key)
         return decision, reads
 
     def _store(self, warm: Warm, push: PushHead, key: str, length: int, instance_id: str) -> Stored:

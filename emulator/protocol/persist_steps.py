@@ -1,0 +1,73 @@
+"""Which store reads a persist takes before it is decided, in which order (sans-I/O).
+
+chain_rules says what one look at an instance's chain decides; these steps say
+which looks to take, so that the aiohttp function, the reference functions'
+core and the simulator take the same reads and decide alike. Like h11, the
+core is a generator that yields what it needs and is sent the answer:
+
+    steps = persist_steps(push, key, state, warm_trusted=...)
+    LoadListing(refresh)  rebuild `state` (warm_chain.InstanceState) from a
+                          listing of its prefix; send None
+    ReadKey()             read the metadata of the object at `key`; send
+                          chain_rules.stored_from_metadata(...) or None
+    StopIteration.value   Store() | Duplicate(first) | Refuse(reason)
+
+`carry_out` runs the steps for a synchronous driver; an asyncio driver writes
+the same loop with awaits.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Generator
+
+from .chain_rules import Duplicate, LookUp, Refuse, Relist, Store, Stored, after_lookup, decide
+
+
+@dataclass(frozen=True)
+class LoadListing:
+    """List the instance's prefix and rebuild its warm state (refresh: even if loaded)."""
+    refresh: bool
+
+
+@dataclass(frozen=True)
+class ReadKey:
+    """Read the metadata of the object at the push's key."""
+
+
+Step = LoadListing | ReadKey
+Decided = Store | Duplicate | Refuse
+
+
+def persist_steps(push, key: str, state, *, warm_trusted: bool) -> Generator[Step, object, Decided]:
+    """The reads of one persist against `state` (its head, last stored push and objects).
+
+    `warm_trusted` says whether a remembered head can be stored on without
+    listing first: only while no other function instance can have written
+    since this one last looked (the aiohttp host: only one instance has ever
+    run; a platform function never knows, so False)."""
+    listed_now = not state.loaded
+    if listed_now:
+        yield LoadListing(refresh=False)
+    # A listing taken for this very request is as fresh as a relist: decide on it as one.
+    decision = decide(push, key, state.head, state.last, relisted=listed_now,
+                      head_trusted=listed_now or warm_trusted, listed_at_key=key in state.objects)
+    if isinstance(decision, Relist):
+        yield LoadListing(refresh=True)
+        decision = decide(push, key, state.head, state.last, relisted=True,
+                          listed_at_key=key in state.objects)
+    if isinstance(decision, LookUp):
+        found = yield ReadKey()
+        decision = after_lookup(push, found, decision.reason)
+    return decision
+
+
+def carry_out(steps: Generator[Step, object, Decided], load: Callable[[bool], None],
+              read_key: Callable[[], Stored | None]) -> Decided:
+    """Run the steps with a synchronous driver's `load(refresh)` and `read_key()`."""
+    answer = None
+    while True:
+        try:
+            step = steps.send(answer)
+        except StopIteration as done:
+            return done.value
+        answer = load(step.refresh) if type(step) is LoadListing else read_key()
