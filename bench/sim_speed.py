@@ -16,6 +16,14 @@ Two figures (issue 11's speed goals):
    (goal <= 2 GiB), each beside the same-run baseline of a bare SimPy loop with
    one timeout per push round the model ran (its `/persist` requests).
 
+3. The floor under both (bench/core_floor.py): the protocol core alone, the
+   engine machine through a push round and the function's decision on the
+   push, timed in a tight loop with no simulation around them. Multiplied by a
+   run's push rounds it is a time no simulation of those rounds can beat on
+   this interpreter while it runs that core per engine and per round (what
+   makes its decisions the live ones); divided into the model's SimPy events
+   per push round it is the highest event rate such a model could reach.
+
     python bench/sim_speed.py [--scenario FILE|NAME] [--rate-scenario FILE|NAME] [--rate-duration 1d]
 """
 from __future__ import annotations
@@ -105,6 +113,15 @@ def main() -> int:
     print(f"event rate: model {model_rate:,.0f} SimPy events/s ({rate['events']:,} events, {rate['engines']} engines, "
           f"{rate['duration_s'] / 86400:g} d simulated in {rate['wall_s']:.2f} s); bare SimPy timeout loop "
           f"{bare_rate:,.0f} events/s; ratio {model_rate / bare_rate:.2f} (goal >= 0.3)")
+    from core_floor import floor
+    machine_s, decision_s, _ = floor(1)
+    per_round = machine_s + decision_s
+    events_per_round = rate["events"] / max(1, rate["persist_requests"])
+    ceiling = events_per_round / per_round
+    print(f"floor: the protocol core alone costs {per_round * 1e6:.1f} us per push round (engine machine "
+          f"{machine_s * 1e6:.1f} + function decision {decision_s * 1e6:.1f}); at the model's "
+          f"{events_per_round:.2f} SimPy events per push round no model running it could exceed "
+          f"{ceiling:,.0f} events/s, ratio {ceiling / bare_rate:.2f}")
     if args.skip_scale:
         return 0
 
@@ -116,6 +133,8 @@ def main() -> int:
           f"(goal <= 60 s for 30 d), {scale['duration_s'] / scale['wall_s']:,.0f}x real time; "
           f"{scale['persist_requests']:,} push requests; {scale['wall_s'] / bare_wall:.1f}x a bare SimPy loop of "
           f"one timeout per push request ({bare_wall:.2f} s)")
+    print(f"floor: the core alone for the scale run's {scale['persist_requests']:,} push rounds: "
+          f"{per_round * scale['persist_requests']:.0f} s (the scale run took {scale['wall_s']:.1f} s)")
     if args.scale_duration:
         from emulator.scenario.library import resolve
         from emulator.scenario.loader import load_scenario

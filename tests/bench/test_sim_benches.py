@@ -82,6 +82,15 @@ def test_sim_speed_prints_the_model_event_rate_against_a_bare_simpy_loop():
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "bare SimPy timeout loop" in proc.stdout and "ratio" in proc.stdout
+    assert "floor: the protocol core alone costs" in proc.stdout  # and the ceiling it puts on the ratio
+
+
+def test_core_floor_times_the_machine_and_the_function_decision_on_their_own():
+    proc = subprocess.run([sys.executable, "bench/core_floor.py", "--rounds", "2000", "--push-rounds", "1000"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    line = proc.stdout.strip()
+    assert line.startswith("core floor: engine machine ") and line.endswith("for 1,000 push rounds"), line
 
 
 def test_live_pod_times_are_the_runs_own_medians_after_time_zero():
