@@ -27,6 +27,11 @@ _NAME = re.compile(
     r"(?:\.p(?P<index>[0-9]{4})of(?P<count>[0-9]{4}))?\.(?P<ext>zst|gz|bin)")
 
 
+# Encoding.extension by encoding, taken once: the property builds its table on every
+# call, and every stored push names its object.
+_EXTENSION = {encoding: encoding.extension for encoding in Encoding}
+
+
 def engine_prefix(tenant: str, engine: str) -> str:
     names.tenant(tenant)
     names.engine(engine)
@@ -50,7 +55,7 @@ def object_name(kind: str, cursor_from: Cursor | None, cursor_to: Cursor,
         name = f"full/{cursor_to.key_form()}"
     if part is not None:
         name += f".p{part.index:04d}of{part.count:04d}"
-    return f"{name}.{encoding.extension}"
+    return f"{name}.{_EXTENSION[encoding]}"
 
 
 def object_key(tenant: str, engine: str, instance_id: str, kind: str,

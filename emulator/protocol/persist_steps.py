@@ -13,7 +13,8 @@ core is a generator that yields what it needs and is sent the answer:
     StopIteration.value   Store() | Duplicate(first) | Refuse(reason)
 
 `carry_out` runs the steps for a synchronous driver; an asyncio driver writes
-the same loop with awaits.
+the same loop with awaits. `decided_without_reads` is the steps' decision when
+they take no read (a warm instance's common push), without running them.
 """
 from __future__ import annotations
 
@@ -48,9 +49,7 @@ def persist_steps(push, key: str, state, *, warm_trusted: bool) -> Generator[Ste
     listed_now = not state.loaded
     if listed_now:
         yield LoadListing(refresh=False)
-    # A listing taken for this very request is as fresh as a relist: decide on it as one.
-    decision = decide(push, key, state.head, state.last, relisted=listed_now,
-                      head_trusted=listed_now or warm_trusted, listed_at_key=key in state.objects)
+    decision = _first_look(push, key, state, listed_now, warm_trusted)
     if isinstance(decision, Relist):
         yield LoadListing(refresh=True)
         decision = decide(push, key, state.head, state.last, relisted=True,
@@ -59,6 +58,28 @@ def persist_steps(push, key: str, state, *, warm_trusted: bool) -> Generator[Ste
         found = yield ReadKey()
         decision = after_lookup(push, found, decision.reason)
     return decision
+
+
+def _first_look(push, key: str, state, listed_now: bool, warm_trusted: bool):
+    """The steps' first decision, on `state` as it is once loaded.
+    A listing taken for this very request is as fresh as a relist: decide on it as one."""
+    return decide(push, key, state.head, state.last, relisted=listed_now,
+                  head_trusted=listed_now or warm_trusted, listed_at_key=key in state.objects)
+
+
+def decided_without_reads(push, key: str, state, *, warm_trusted: bool) -> Decided | None:
+    """What persist_steps(push, key, state, warm_trusted=...) decides when it takes no
+    read at all, or None when it would take one (then run the steps).
+
+    It takes none exactly when `state` is loaded and its first look is neither a
+    Relist nor a LookUp (so Store or Duplicate): the common push on a warm instance.
+    A synchronous driver may ask this first and skip the generator and its driving
+    loop, which cost about as much as the decision itself; the decision and the
+    reads (none) are the steps' own."""
+    if not state.loaded:
+        return None
+    decision = _first_look(push, key, state, False, warm_trusted)
+    return None if isinstance(decision, (Relist, LookUp)) else decision
 
 
 def carry_out(steps: Generator[Step, object, Decided], load: Callable[[bool], None],

@@ -77,8 +77,12 @@ class InstanceState:
     def record(self, obj: StoredObject, stored: Stored) -> None:
         self.objects[obj.key] = obj
         self.last = stored
-        self.head = chain_head(self.objects.values()) if obj.part else max(
-            filter(None, (self.head, obj.cursor_to)))
+        if obj.part:  # a part moves the head only once its snapshot is complete
+            self.head = chain_head(self.objects.values())
+        else:  # max(head, cursor_to) without the tuple, filter and max (once per push)
+            head = self.head
+            if head is None or obj.cursor_to > head:
+                self.head = obj.cursor_to
         self.prune()
 
     def prune(self) -> None:
@@ -87,8 +91,9 @@ class InstanceState:
         again, and nothing else reads them (restores plan from a fresh listing).
         Without this a warm instance kept every object it ever stored: about
         780 bytes per push, for as long as it stayed warm."""
-        if self.head is not None:
-            self.objects = {k: o for k, o in self.objects.items() if o.cursor_to >= self.head}
+        head = self.head
+        if head is not None:
+            self.objects = {k: o for k, o in self.objects.items() if o.cursor_to >= head}
 
     def forget(self) -> None:
         """Drop everything but pending uploads: the next use relists."""

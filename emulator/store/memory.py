@@ -25,8 +25,7 @@ import bisect
 import hashlib
 import time
 from collections import Counter
-from dataclasses import dataclass
-from typing import AsyncIterator, Callable, Mapping
+from typing import AsyncIterator, Callable, Mapping, NamedTuple
 
 from .interface import NotFound, ObjectInfo, PreconditionFailed
 
@@ -37,8 +36,9 @@ class VirtualObject(Exception):
     """The object has a size but no bytes (the simulator's payloads)."""
 
 
-@dataclass(frozen=True)
-class _Entry:
+class _Entry(NamedTuple):
+    """One stored object. A tuple, not a dataclass: the simulator stores one per push
+    (millions a month), and a tuple is built in a third of the time and holds less."""
     data: bytes | None
     size: int
     etag: str
@@ -47,7 +47,8 @@ class _Entry:
 
 
 def _directory(key: str) -> str:
-    return key.rsplit("/", 1)[0] + "/" if "/" in key else ""
+    """The key up to and including its last "/" ("" if it has none)."""
+    return key[:key.rfind("/") + 1]  # rfind is -1 without a "/": key[:0]
 
 
 class MemoryStore:

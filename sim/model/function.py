@@ -37,7 +37,7 @@ from emulator.protocol.chain_rules import Refuse, Store, Stored, metadata_for, s
 from emulator.protocol.engine_events import NetworkError, Response, Restored
 from emulator.protocol.errors import ChainGap, ProtocolError
 from emulator.protocol.function_rules import Limits
-from emulator.protocol.persist_steps import carry_out, persist_steps
+from emulator.protocol.persist_steps import carry_out, decided_without_reads, persist_steps
 from emulator.protocol.restore_plan import plan_restore
 from emulator.protocol.signing import check_freshness
 from emulator.protocol.takeover import Claim, lineage_candidates
@@ -182,7 +182,7 @@ class SimFunction:
 
     def _admit(self, path: str, caller: Caller, size: int) -> tuple[object, float] | None:
         """Faults, concurrency and freshness: an early answer, or None to go on."""
-        rtt = self.network.one_way(self.rng) + self.network.one_way(self.rng, size)
+        rtt = self.network.round_trip(self.rng, size)
         if self.network.lost(self.rng):
             return NetworkError(0, 0.0, "connection failed (simulated loss)"), rtt
         # An empty fault table (the common case) hits nothing and draws nothing from its rng:
@@ -285,10 +285,10 @@ class SimFunction:
     def _retire_below(self, listing: Listing, full: Cursor) -> None:
         """Objects older than a complete full are never restored again: keep them as
         counted bytes only (MemoryStore.retire), so months of pushes fit in memory."""
-        keep = []
+        keep, retire = [], self.store.retire  # about one key per push since the last full
         for key, cursor_to in listing.since_full:
             if cursor_to < full:
-                self.store.retire(key)
+                retire(key)
             else:
                 keep.append((key, cursor_to))
         listing.since_full = keep
@@ -296,25 +296,20 @@ class SimFunction:
     # ---- POST /persist --------------------------------------------------------------
     def persist(self, caller: Caller, token: int, *, kind: str, cursor_from, cursor_to, part,
                 length: int, checksum: str) -> tuple[object, float]:
-        return _stamp(*self._persist(caller, kind, cursor_from, cursor_to, part, length, checksum),
-                      token, self.now)
-
-    def _persist(self, caller: Caller, kind: str, cursor_from, cursor_to, part, length: int,
-                 checksum: str) -> tuple[object, float]:
         early = self._admit("/persist", caller, length)
         if early is not None:
-            return early
-        rtt = self.network.one_way(self.rng) + self.network.one_way(self.rng, length)
+            return _stamp(*early, token, self.now)
+        rtt = self.network.round_trip(self.rng, length)
         service = self.times.persist_s + self._delay
         if length > self.limits.max_payload:
             limit = self.limits.max_payload
             t = self._finish("/persist", 413, service, length, ANSWER_BYTES, rtt)
-            return Response(0, 0.0, 413, max_payload=limit, reason=f"over the {limit}-byte limit"), t
+            return self._answer(token, t, 413, max_payload=limit, reason=f"over the {limit}-byte limit")
         down, store_delay = self._store_down()
         service += store_delay + self.times.store_call_s
         if down:
             t = self._finish("/persist", 503, service, length, ANSWER_BYTES, rtt)
-            return Response(0, 0.0, 503, reason="object store unavailable"), t
+            return self._answer(token, t, 503, reason="object store unavailable")
         key = caller.prefix + layout.object_name(kind, cursor_from, cursor_to, caller.encoding, part)
         push = PushHead(kind, cursor_from, cursor_to, checksum, caller.encoding, part)
         warm = self._warm_state(caller.prefix)
@@ -322,23 +317,34 @@ class SimFunction:
         service += reads * (self.times.store_call_s + store_delay)
         if type(decision) is Refuse:
             t = self._finish("/persist", 409, service, length, ANSWER_BYTES, rtt)
-            return Response(0, 0.0, 409, reason=decision.reason), t
+            return self._answer(token, t, 409, reason=decision.reason)
         storing = type(decision) is Store
         if storing:
             service += self.times.store_call_s + store_delay + length / self.times.store_bandwidth_bps
         if self._timed_out(service):  # the platform answers 502; the upload never completed
             timeout = self.platform.timeout_s
             t = self._finish("/persist", 502, timeout, length, ANSWER_BYTES, rtt)
-            return Response(0, 0.0, 502, reason=f"the {self.platform.profile or 'platform'} timeout "
-                            f"of {timeout:g} s passed"), t
+            return self._answer(token, t, 502, reason=f"the {self.platform.profile or 'platform'} "
+                                f"timeout of {timeout:g} s passed")
         stored = self._store(warm, push, key, length, caller.instance_id) if storing else decision.first
         t = self._finish("/persist", stored.status, service, length, ANSWER_BYTES, rtt)
-        return Response(0, 0.0, stored.status, cursor=stored.cursor_to,
-                        stored_at=float(stored.stored_at)), t
+        # The answer is built once, stamped with the token and its arrival (as _stamp would).
+        return Response(token, self.now + t, stored.status, None, None, stored.cursor_to,
+                        float(stored.stored_at)), t
+
+    def _answer(self, token: int, t: float, status: int, **fields) -> tuple[Response, float]:
+        """A persist's answer other than a stored push, arriving `t` after the request."""
+        return Response(token, self.now + t, status, **fields), t
 
     def _decide(self, warm: Warm, push: PushHead, key: str):
         """(Store | Duplicate | Refuse, store reads made): the reads the core asks for
         (persist_steps, as the live function carries them out), until it decides."""
+        # A warm instance's common push takes no read: the core says so and what it decides
+        # (decided_without_reads), without the generator and the callbacks below.
+        trusted = self._head_trusted()
+        decision = decided_without_reads(push, key, warm, warm_trusted=trusted)
+        if decision is not None:
+            return decision, 0
         reads = 0
 
         def load(refresh: bool) -> None:
@@ -353,7 +359,7 @@ class SimFunction:
             return stored_from_metadata(key, push.cursor_to, info.metadata) if info is not None else None
         # Once a second instance has run, another may have moved the head since this one
         # listed: the steps then confirm an acceptance against a fresh listing.
-        decision = carry_out(persist_steps(push, key, warm, warm_trusted=self._head_trusted()), load, read_key)
+        decision = carry_out(persist_steps(push, key, warm, warm_trusted=trusted), load, read_key)
         return decision, reads
 
     def _store(self, warm: Warm, push: PushHead, key: str, length: int, instance_id: str) -> Stored:
@@ -384,7 +390,7 @@ class SimFunction:
         early = self._admit("/restore", caller, 0)
         if early is not None:
             return early
-        rtt = self.network.one_way(self.rng) + self.network.one_way(self.rng)
+        rtt = self.network.round_trip(self.rng)
         down, store_delay = self._store_down()
         service = self.times.restore_s + self._delay + store_delay + self.times.store_call_s
         if down:
@@ -462,7 +468,7 @@ class SimFunction:
         early = self._admit("/health", caller, 0)
         if early is not None:
             return early
-        rtt = self.network.one_way(self.rng) + self.network.one_way(self.rng)
+        rtt = self.network.round_trip(self.rng)
         down, store_delay = self._store_down()
         service = self.times.health_s + self._delay + store_delay
         status = 503 if down else 200

@@ -23,6 +23,16 @@ class Network:
         jitter = rng.uniform(-self.jitter_s, self.jitter_s) if self.jitter_s else 0.0
         return max(0.0, self.latency_s + jitter) + nbytes / self.bandwidth_bps
 
+    def round_trip(self, rng: random.Random, nbytes: int = 0) -> float:
+        """`one_way(rng) + one_way(rng, nbytes)`: a leg without bytes, then one with them,
+        drawing in that order. Without jitter there is nothing to draw, and the sum is
+        worked out here in one call (the function takes two of these per request)."""
+        if self.jitter_s:
+            return self.one_way(rng) + self.one_way(rng, nbytes)
+        # The same terms as one_way's, summed in the same order: the same float.
+        leg = max(0.0, self.latency_s + 0.0)
+        return (leg + 0 / self.bandwidth_bps) + (leg + nbytes / self.bandwidth_bps)
+
     def lost(self, rng: random.Random) -> bool:
         return self.loss > 0 and rng.random() < self.loss
 

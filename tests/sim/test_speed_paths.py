@@ -3,8 +3,10 @@
 Each shortcut taken for speed (docs/sim.md, "Speed") is checked against the
 path it replaces: the in-memory store's bisected prefix listing against a
 scan of every key, the world's callback records against SimPy Timeouts (same
-order), an empty fault table against a table whose faults never match, and
-the collector pause around a run. Pure: no I/O, no sleeps.
+order), an empty fault table against a table whose faults never match, the
+persist steps' no-read decision against running the steps, the network's
+round trip against its two legs, and the collector pause around a run. Pure:
+no I/O, no sleeps.
 """
 from __future__ import annotations
 
@@ -15,11 +17,17 @@ import simpy
 
 from emulator.function.faults import Fault, FaultTable
 from emulator.protocol import layout
+from emulator.protocol.chain_rules import Stored
 from emulator.protocol.codec import Encoding
 from emulator.protocol.cursor import Cursor
+from emulator.protocol.function_instances import InstancePool
 from emulator.protocol.function_rules import Limits
-from emulator.store.memory import MemoryStore
-from sim.model.function import Caller, SimFunction
+from emulator.protocol.headers import Part
+from emulator.protocol.persist_steps import LoadListing, ReadKey, carry_out, decided_without_reads, persist_steps
+from emulator.protocol.warm_chain import InstanceState
+from emulator.store.memory import MemoryStore, _directory
+from sim.model import function as sim_function
+from sim.model.function import Caller, PushHead, SimFunction
 from sim.model.network import Network
 from sim.model.world import World
 from sim.runner import _collector_paused
@@ -89,6 +97,124 @@ def test_an_empty_fault_table_answers_as_one_whose_faults_never_match():
     idle = FaultTable(seed=5)
     idle.add(Fault(kind="error", status=500, paths=("/nowhere",)))
     assert _answers(FaultTable(seed=5)) == _answers(idle)
+
+
+def _stored_object(prefix: str, push: PushHead, at: int) -> tuple:
+    key = prefix + layout.object_name(push.kind, push.cursor_from, push.cursor_to, push.encoding, push.part)
+    return (layout.StoredObject(key, "r-1", push.kind, push.cursor_from, push.cursor_to, push.encoding,
+                                push.part, 10, f"e{at}", float(at)),
+            Stored(key, push.checksum, push.cursor_to, at, 200, ""))
+
+
+def _random_push(rng: random.Random) -> PushHead:
+    to = rng.randint(1, 12)
+    part = rng.choice((None, None, None, Part(1, 2), Part(2, 2)))
+    if rng.random() < 0.4:
+        return PushHead("full", None, Cursor(0, to), rng.choice("ab"), Encoding.ZSTD, part)
+    return PushHead("delta", Cursor(0, to - 1), Cursor(0, to), rng.choice("ab"), Encoding.ZSTD, part)
+
+
+def test_a_decision_without_reads_is_what_the_steps_decide_when_they_read_nothing():
+    """decided_without_reads (the simulator's common push) against running persist_steps: when
+    it decides, the steps decide the same and ask for no read; when it does not, they ask."""
+    rng, prefix, seen = random.Random(17), _caller().prefix, set()
+    for n in range(3000):
+        state, listing = InstanceState(prefix), []
+        for at in range(rng.randint(0, 6)):
+            obj, stored = _stored_object(prefix, _random_push(rng), at)
+            state.record(obj, stored)
+            listing.append(obj)
+        state.loaded = rng.random() < 0.8
+        push, trusted = _random_push(rng), rng.random() < 0.5
+        key = prefix + layout.object_name(push.kind, push.cursor_from, push.cursor_to, push.encoding, push.part)
+        fast = decided_without_reads(push, key, state, warm_trusted=trusted)
+        asked = []
+
+        def load(refresh):
+            asked.append(LoadListing(refresh))
+            state.reload(listing, {})
+
+        def read_key():
+            asked.append(ReadKey())
+            return None
+        decided = carry_out(persist_steps(push, key, state, warm_trusted=trusted), load, read_key)
+        if fast is not None:
+            assert (asked, fast) == ([], decided), n
+        else:
+            assert asked, n
+        seen.add((fast is None, type(decided).__name__))
+    assert {(False, "Store"), (False, "Duplicate"), (True, "Store"), (True, "Refuse")} <= seen
+
+
+def test_a_recorded_head_moves_as_max_of_head_and_cursor_did():
+    """InstanceState.record sets the head without building max(filter(None, (head, cursor_to)))
+    for a whole object (a part still takes chain_head over the objects): the same head."""
+    from emulator.protocol.restore_plan import chain_head
+    rng, prefix = random.Random(5), _caller().prefix
+    for _ in range(300):
+        state = InstanceState(prefix)
+        for at in range(rng.randint(1, 8)):
+            obj, stored = _stored_object(prefix, _random_push(rng), at)
+            before = state.head
+            state.record(obj, stored)
+            objects = {**state.objects, obj.key: obj}  # as record saw them, before its prune
+            assert state.head == (chain_head(objects.values()) if obj.part
+                                  else max(filter(None, (before, obj.cursor_to))))
+
+
+def _mixed_run(pool: bool, network: Network) -> list:
+    """A function's answers and counters over pushes that store, repeat, refuse and relist."""
+    store = MemoryStore(clock=lambda: fn.now)
+    fn = SimFunction(store, limits=Limits(max_inflight=3), faults=FaultTable(seed=5), network=network,
+                     rng=random.Random(9), pool=InstancePool(limit=3, per_instance_concurrency=1,
+                                                             keep_alive_s=20) if pool else None)
+    rng, out = random.Random(23), []
+    callers = [_caller(), Caller("default", "relational", "r-2", Encoding.ZSTD,
+                                 prefix=layout.instance_prefix("default", "relational", "r-2"))]
+    heads = {c.prefix: 0 for c in callers}
+    for token in range(600):
+        c = rng.choice(callers)
+        fn.now += rng.choice((0.0005, 1.0, 10.0, 30.0))
+        head, roll = heads[c.prefix], rng.random()
+        if head == 0 or roll < 0.1:
+            frm, to, kind = None, head + rng.randint(0, 3), "full"
+        elif roll < 0.2:  # a retry, a gap or a stale writer
+            frm, to, kind = max(0, head - rng.randint(0, 2)), head + 1, "delta"
+        else:
+            frm, to, kind = head, head + rng.randint(1, 4), "delta"
+        event, delay = fn.persist(c, token, kind=kind, cursor_from=Cursor(0, frm) if frm is not None else None,
+                                  cursor_to=Cursor(0, to), part=None, length=rng.choice((100, 5000)),
+                                  checksum=rng.choice(("x", f"{kind}{to}")))
+        if getattr(event, "status", None) == 200:
+            heads[c.prefix] = max(heads[c.prefix], event.cursor.seq)
+        out.append((event, delay))
+    warm = {(i, p): (w.head, list(w.objects), w.last) for i, states in fn._warm.items() for p, w in states.items()}
+    return out + [dict(fn.requests), store.calls.copy(), store.bytes_stored, store.retired, warm, fn.rng.random()]
+
+
+def test_the_function_answers_alike_without_its_no_read_shortcut(monkeypatch):
+    """SimFunction asks decided_without_reads first; with it always declining (every push runs
+    persist_steps), a run with and without a pool, with and without jitter, is the same."""
+    runs = [(pool, net) for pool in (False, True) for net in (Network(), Network(jitter_s=0.0004))]
+    fast = [_mixed_run(pool, net) for pool, net in runs]
+    monkeypatch.setattr(sim_function, "decided_without_reads", lambda *a, **kw: None)
+    assert fast == [_mixed_run(pool, net) for pool, net in runs]
+    assert {e.status for e, _ in fast[3][:600] if hasattr(e, "status")} >= {200, 409, 429}
+
+
+def test_a_round_trip_is_its_two_legs():
+    """Network.round_trip against one_way(rng) + one_way(rng, nbytes): the same float, the same draws."""
+    for net in (Network(), Network(latency_s=0.0), Network(latency_s=0.003, bandwidth_bps=1e6),
+                Network(jitter_s=0.002), Network(latency_s=0.0001, jitter_s=0.001)):
+        a, b = random.Random(4), random.Random(4)
+        for nbytes in (0, 1, 64, 5000, 8 << 20, 12345):
+            assert net.round_trip(a, nbytes) == net.one_way(b) + net.one_way(b, nbytes)
+        assert a.random() == b.random()
+
+
+def test_a_keys_directory_is_everything_up_to_its_last_slash():
+    for key in ("a/b/c", "abc", "a/", "/x", "/", "a//b", "", "weftkit/t/e/i/delta/x.zst"):
+        assert _directory(key) == (key.rsplit("/", 1)[0] + "/" if "/" in key else "")
 
 
 def test_the_collector_is_paused_during_a_run_and_restored_after():
