@@ -27,9 +27,14 @@ _NAME = re.compile(
     r"(?:\.p(?P<index>[0-9]{4})of(?P<count>[0-9]{4}))?\.(?P<ext>zst|gz|bin)")
 
 
-# Encoding.extension by encoding, taken once: the property builds its table on every
-# call, and every stored push names its object.
+# Every stored push names its object, so the name is built in one step: the extension
+# from a table taken once from Encoding.extension (the property builds its table on
+# every call), and both cursors in Cursor.key_form()'s spelling by one format rather
+# than a key_form() call each, which cost as much again (tests/sim/test_speed_paths.py
+# checks the names are key_form's).
 _EXTENSION = {encoding: encoding.extension for encoding in Encoding}
+_DELTA_NAME = "delta/wkc_%012d_%012d_to_wkc_%012d_%012d"
+_FULL_NAME = "full/wkc_%012d_%012d"
 
 
 def engine_prefix(tenant: str, engine: str) -> str:
@@ -50,9 +55,9 @@ def claim_key(tenant: str, engine: str, instance_id: str) -> str:
 def object_name(kind: str, cursor_from: Cursor | None, cursor_to: Cursor,
                 encoding: Encoding, part: Part | None = None) -> str:
     if kind == "delta":
-        name = f"delta/{cursor_from.key_form()}_to_{cursor_to.key_form()}"
+        name = _DELTA_NAME % (cursor_from.epoch, cursor_from.seq, cursor_to.epoch, cursor_to.seq)
     else:
-        name = f"full/{cursor_to.key_form()}"
+        name = _FULL_NAME % (cursor_to.epoch, cursor_to.seq)
     if part is not None:
         name += f".p{part.index:04d}of{part.count:04d}"
     return f"{name}.{_EXTENSION[encoding]}"

@@ -212,6 +212,23 @@ def test_a_round_trip_is_its_two_legs():
         assert a.random() == b.random()
 
 
+def test_an_object_name_spells_its_cursors_as_key_form_does():
+    """layout.object_name formats both cursors at once rather than calling key_form on each."""
+    from emulator.protocol.cursor import MAX_FIELD
+    rng = random.Random(8)
+    values = [0, 1, 9999, 10000, MAX_FIELD - 1, MAX_FIELD]
+    for _ in range(500):
+        a, b = (Cursor(rng.choice(values + [rng.randint(0, MAX_FIELD)]),
+                       rng.choice(values + [rng.randint(0, MAX_FIELD)])) for _ in range(2))
+        for encoding in Encoding:
+            for part in (None, Part(3, 12)):
+                suffix = (f".p{part.index:04d}of{part.count:04d}" if part else "") + "." + encoding.extension
+                assert layout.object_name("delta", a, b, encoding, part) == \
+                    f"delta/{a.key_form()}_to_{b.key_form()}{suffix}"
+                assert layout.object_name("full", None, b, encoding, part) == f"full/{b.key_form()}{suffix}"
+                assert layout.parse_key(f"weftkit/t/e/i/{layout.object_name('full', None, b, encoding, part)}")
+
+
 def test_a_keys_directory_is_everything_up_to_its_last_slash():
     for key in ("a/b/c", "abc", "a/", "/x", "/", "a//b", "", "weftkit/t/e/i/delta/x.zst"):
         assert _directory(key) == (key.rsplit("/", 1)[0] + "/" if "/" in key else "")
