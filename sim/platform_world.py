@@ -66,7 +66,7 @@ class PlatformWorld(World):
         starts = self.engine_starts
         if starts is None:
             return platform + self.options.start_delay_s
-        starting = sum(1 for p in self.pods.values() if p.state == "starting") if len(starts.points) > 1 else 1
+        starting = self.starting_pods if len(starts.points) > 1 else 1
         return platform + starts.draw(starting, self._start_rng)
 
     def begin(self, run) -> None:

@@ -8,12 +8,47 @@ so a late answer to an abandoned request is recognised and ignored.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from .cursor import Cursor
 from .headers import Part
 
 
+def _direct_init(cls):
+    """Give a frozen dataclass an __init__ that fills the new instance's __dict__ directly.
+
+    A frozen dataclass's generated __init__ sets each field through object.__setattr__ (its
+    own __setattr__ refuses): a Push of nine fields takes three times as long to build as
+    when the fields are written into __dict__, and every push round builds a dozen events
+    and effects. The instance is the same either way: the same fields and defaults (a
+    default_factory called per instance), equality, hash and repr, and frozen afterwards.
+    The generated __init__ is kept as `_dataclass_init`; tests/sim/test_speed_paths.py
+    checks that both build equal instances of every class here."""
+    params, body, names = [], [], {"_MISSING": dataclasses.MISSING}
+    for f in dataclasses.fields(cls):
+        assert f.init and not f.kw_only, f"{cls.__name__}.{f.name}: only plain fields are copied"
+        if f.default is not dataclasses.MISSING:
+            names[f"_default_{f.name}"] = f.default
+            params.append(f"{f.name}=_default_{f.name}")
+        elif f.default_factory is not dataclasses.MISSING:
+            names[f"_factory_{f.name}"] = f.default_factory
+            params.append(f"{f.name}=_MISSING")
+            body.append(f"    if {f.name} is _MISSING: {f.name} = _factory_{f.name}()")
+        else:
+            params.append(f.name)
+        body.append(f"    _fields_[{f.name!r}] = {f.name}")
+    assert not hasattr(cls, "__post_init__"), f"{cls.__name__}: __post_init__ is not called"
+    source = (f"def __init__(_self_, {', '.join(params)}):\n    _fields_ = _self_.__dict__\n"
+              + "\n".join(body or ["    pass"]) + "\n")
+    exec(source, names)
+    init = names["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls._dataclass_init, cls.__init__ = cls.__init__, init
+    return cls
+
+
+@_direct_init
 @dataclass(frozen=True)
 class PersistState:
     """What the machine keeps on the volume (persist.json) across restarts."""
@@ -37,6 +72,7 @@ class PersistState:
 # ---------------------------------------------------------------- events
 
 
+@_direct_init
 @dataclass(frozen=True)
 class Booted:
     now: float
@@ -46,6 +82,7 @@ class Booted:
     unpushed_bytes: int = 0            # bytes of WAL after the durable cursor
 
 
+@_direct_init
 @dataclass(frozen=True)
 class Wrote:
     now: float
@@ -53,6 +90,7 @@ class Wrote:
     nbytes: int
 
 
+@_direct_init
 @dataclass(frozen=True)
 class Tick:
     """A push round requested now (the data API's POST /admin/push, a scenario)."""
@@ -60,11 +98,13 @@ class Tick:
     reason: str = "manual"
 
 
+@_direct_init
 @dataclass(frozen=True)
 class TimerFired:
     now: float
 
 
+@_direct_init
 @dataclass(frozen=True)
 class PayloadBuilt:
     token: int
@@ -72,6 +112,7 @@ class PayloadBuilt:
     size: int
 
 
+@_direct_init
 @dataclass(frozen=True)
 class PayloadFailed:
     token: int
@@ -80,6 +121,7 @@ class PayloadFailed:
     wal_missing: bool = False          # a delta's WAL records are gone: a full can still be cut
 
 
+@_direct_init
 @dataclass(frozen=True)
 class Response:
     """An HTTP answer, already reduced to what the machine decides on
@@ -94,6 +136,7 @@ class Response:
     reason: str = ""
 
 
+@_direct_init
 @dataclass(frozen=True)
 class NetworkError:
     token: int
@@ -101,6 +144,7 @@ class NetworkError:
     reason: str
 
 
+@_direct_init
 @dataclass(frozen=True)
 class Restored:
     """A 200 restore was verified and applied to the volume."""
@@ -114,6 +158,7 @@ class Restored:
     size: int = 0
 
 
+@_direct_init
 @dataclass(frozen=True)
 class Sigterm:
     now: float
@@ -122,6 +167,7 @@ class Sigterm:
 # ---------------------------------------------------------------- effects
 
 
+@_direct_init
 @dataclass(frozen=True)
 class Serve:
     """Boot finished: open the data API. `boot` is fresh | restored | local."""
@@ -130,6 +176,7 @@ class Serve:
     lineage: str | None = None
 
 
+@_direct_init
 @dataclass(frozen=True)
 class Restore:
     token: int
@@ -138,12 +185,14 @@ class Restore:
     timeout_s: float
 
 
+@_direct_init
 @dataclass(frozen=True)
 class Health:
     token: int
     timeout_s: float
 
 
+@_direct_init
 @dataclass(frozen=True)
 class Cut:
     """Build the payload: a full of the state at cursor_to, or the WAL records
@@ -155,6 +204,7 @@ class Cut:
     cursor_to: Cursor
 
 
+@_direct_init
 @dataclass(frozen=True)
 class Push:
     """Send bytes [offset, offset+length) of payload `token` (all of it when unsplit)."""
@@ -169,12 +219,14 @@ class Push:
     timeout_s: float
 
 
+@_direct_init
 @dataclass(frozen=True)
 class Release:
     """The payload is no longer needed: delete its bytes."""
     token: int
 
 
+@_direct_init
 @dataclass(frozen=True)
 class Buffer:
     """Retries ran out: keep the payload on scratch and send it first next tick."""
@@ -182,11 +234,13 @@ class Buffer:
     size: int
 
 
+@_direct_init
 @dataclass(frozen=True)
 class Save:
     state: PersistState
 
 
+@_direct_init
 @dataclass(frozen=True)
 class Ledger:
     """An entry for the volume's write ledger (acknowledged pushes, restores, exits)."""
@@ -194,34 +248,40 @@ class Ledger:
     fields: dict = field(default_factory=dict)
 
 
+@_direct_init
 @dataclass(frozen=True)
 class Compact:
     """Fold the WAL into a snapshot, keeping records after `retain_after` for deltas."""
     retain_after: int
 
 
+@_direct_init
 @dataclass(frozen=True)
 class StopWrites:
     pass
 
 
+@_direct_init
 @dataclass(frozen=True)
 class WaitUntil:
     deadline: float
 
 
+@_direct_init
 @dataclass(frozen=True)
 class Log:
     level: str     # debug | info | warning | error
     message: str
 
 
+@_direct_init
 @dataclass(frozen=True)
 class Alert:
     kind: str      # auth | fenced | dropped | too_large | flush_incomplete | restore
     message: str
 
 
+@_direct_init
 @dataclass(frozen=True)
 class Exit:
     code: int

@@ -53,34 +53,40 @@ from .engine_wal import WalPart
 class Timers:
     """A TimerFired runs whatever came due, in this order: the health probe, the
     retry (of a restore or a push, by phase), the schedule's tick."""
-    __slots__ = ("core", "health", "shutdown", "rounds", "retries")
+    __slots__ = ("core", "health", "shutdown", "rounds", "retries", "_c", "_hs", "_ss", "_schedule")
 
     def __init__(self, core: EngineCore, health: HealthPart, shutdown: ShutdownPart,
                  boot: BootPart, rounds: PushRounds):
         self.core, self.health, self.shutdown, self.rounds = core, health, shutdown, rounds
         self.retries = {Phase.RESTORE_WAIT: boot.on_retry_due, Phase.PUSH_WAIT: rounds.on_retry_due}
+        # The parts' state objects are made once with the parts and never replaced, and the
+        # config is frozen: held here, deadline() (run after every event) reads them directly.
+        self._c, self._hs, self._ss = core.s, health.s, shutdown.s
+        self._schedule = core.config.schedule
 
     def on_timer(self, ev: TimerFired, out) -> None:
-        now, c = ev.now, self.core.s
-        self.health.on_timer(now, out)
+        now, c = ev.now, self._c
+        probe = self._hs.next_at
+        if probe is not None and now >= probe:  # the health part's own test, skipped when not due
+            self.health.on_timer(now, out)
         if c.retry_at is not None and now >= c.retry_at:
             c.retry_at = None
             retry = self.retries.get(c.phase)
             if retry is not None:
                 retry(now, out)
         if c.next_tick_at is not None and now >= c.next_tick_at:
-            c.next_tick_at = self.core.config.schedule.next_after(now)
+            c.next_tick_at = self._schedule.next_after(now)
             self.rounds.on_schedule(now, out)
 
     def deadline(self) -> float | None:
         """The earliest of the retry, the next probe, and the flush's budget or the
         schedule's tick (no new rounds start while flushing)."""
-        c = self.core.s
+        c, ss = self._c, self._ss
         deadline = c.retry_at
-        probe = self.health.s.next_at
+        probe = self._hs.next_at
         if probe is not None and (deadline is None or probe < deadline):
             deadline = probe
-        last = self.shutdown.s.deadline if self.shutdown.s.stopping else c.next_tick_at
+        last = ss.deadline if ss.stopping else c.next_tick_at
         if last is not None and (deadline is None or last < deadline):
             deadline = last
         return deadline
@@ -88,7 +94,7 @@ class Timers:
 
 class EngineMachine:
     __slots__ = ("config", "_core", "_wal", "_health", "_shutdown", "_rounds", "_boot", "_timers",
-                 "_routes", "_waiting")
+                 "_routes", "_waiting", "_c", "_hs", "_ss", "_deadline")
 
     def __init__(self, config: EngineConfig, rng: random.Random):
         self.config = config
@@ -101,17 +107,21 @@ class EngineMachine:
         self._timers = Timers(core, health, shutdown, boot, rounds)
         self._routes = _resolve(_PLAN, (self._wal, health, rounds, boot, self._timers))
         self._waiting: float | None = None
+        # handle() runs per event: the parts' state objects (made once, never replaced) and the
+        # deadline are held here rather than reached through the parts each time.
+        self._c, self._hs, self._ss = core.s, health.s, shutdown.s
+        self._deadline = self._timers.deadline
 
     # ------------------------------------------------------------ entry points
 
     def handle(self, event) -> list:
         out: list = []
-        c = self._core.s
+        c = self._c
         phase = c.phase
-        if phase is Phase.EXITED:
+        if phase is _EXITED:
             return out
         kind = type(event)
-        if (kind is Response or kind is NetworkError) and event.token == self._health.s.token:
+        if (kind is Response or kind is NetworkError) and event.token == self._hs.token:
             self._health.on_answer(event, out)
         else:
             handler = self._routes[phase].get(kind)
@@ -119,12 +129,15 @@ class EngineMachine:
                 out.append(Log("debug", f"ignored {kind.__name__} while {phase.value}"))
             else:
                 handler(event, out)
-        if self._shutdown.s.stopping and c.phase is not Phase.EXITED:
-            self._shutdown.check_budget(event.now, out)
-        if c.phase is Phase.EXITED:
+        if c.phase is _EXITED:
             self._waiting = None
             return out
-        deadline = self._timers.deadline()
+        if self._ss.stopping:
+            self._shutdown.check_budget(event.now, out)
+            if c.phase is _EXITED:
+                self._waiting = None
+                return out
+        deadline = self._deadline()
         if deadline is not None and deadline != self._waiting:
             out.append(WaitUntil(deadline))
         self._waiting = deadline
@@ -216,6 +229,7 @@ def _resolve(plan: dict, parts) -> dict:
     return {phase: {kind: bound[fn] for kind, _, fn in routes} for phase, routes in plan.items()}
 
 
+_EXITED = Phase.EXITED
 _BEFORE_SERVING = (Phase.BOOTING, Phase.RESTORING, Phase.RESTORE_WAIT)
 
 # (phase, event type) -> handler; phase None matches every phase not listed.

@@ -29,6 +29,10 @@ class Outcome(enum.Enum):
     THROTTLED = "throttled"    # 429: Retry-After and back-off
     TRANSIENT = "transient"    # 5xx, network: back-off, then buffer
 
+    # Members are singletons compared by identity; hashing by identity in C keeps the
+    # machine's per-answer PUSH_OUTCOMES lookup off Enum.__hash__ (a Python call).
+    __hash__ = object.__hash__
+
 
 _BY_STATUS = {200: Outcome.STORED, 202: Outcome.STORED, 400: Outcome.DROP, 401: Outcome.REAUTH,
               409: Outcome.GAP, 413: Outcome.SPLIT, 429: Outcome.THROTTLED}

@@ -23,7 +23,7 @@ from .engine_shutdown import ShutdownPart
 from .headers import Part
 
 
-@dataclass
+@dataclass(slots=True)
 class Flight:
     """One payload on its way to the function (possibly split into parts)."""
     token: int
@@ -100,15 +100,15 @@ class PushRounds:
             out.append(Log("info", f"buffered {r.buffered.describe()} is stale; re-cutting"))
             out.append(Release(r.buffered.token))
             r.buffered = None
-        s = c.persisted
-        kind = choose_kind(self.core.config.strategy, s, epoch=s.epoch, lsn=c.lsn, now=now,
-                           day_seconds=self.core.config.day_seconds)
+        s, cfg = c.persisted, self.core.config
+        kind = choose_kind(cfg.strategy, s, epoch=s.epoch, lsn=c.lsn, now=now,
+                           day_seconds=cfg.day_seconds)
         if kind is None:
             return self._round_done(now, out)
-        r.flight = Flight(self.core.token(), kind, s.durable if kind == "delta" else None,
-                          Cursor(s.epoch, c.lsn), c.unpushed_bytes, cut_at=now)
+        fl = r.flight = Flight(self.core.token(), kind, s.durable if kind == "delta" else None,
+                               Cursor(s.epoch, c.lsn), c.unpushed_bytes, cut_at=now)
         c.phase = Phase.CUTTING
-        out.append(Cut(r.flight.token, kind, r.flight.cursor_from, r.flight.cursor_to))
+        out.append(Cut(fl.token, kind, fl.cursor_from, fl.cursor_to))
 
     def _buffer_still_continues(self) -> bool:
         b, s = self.s.buffered, self.core.s.persisted
@@ -148,10 +148,13 @@ class PushRounds:
     def send_part(self, now: float, out) -> None:
         fl = self.s.flight
         fl.attempts += 1
-        offset, length = fl.ranges[fl.part_index]
-        part = Part(fl.part_index + 1, len(fl.ranges)) if len(fl.ranges) > 1 else None
+        ranges, index = fl.ranges, fl.part_index
+        offset, length = ranges[index]
+        part = Part(index + 1, len(ranges)) if len(ranges) > 1 else None
         self.core.s.phase = Phase.PUSHING
-        timeout = self.shutdown.attempt_timeout(self.core.config.request_timeout_s, now)
+        timeout = self.core.config.request_timeout_s
+        if self.shutdown.s.stopping:  # only a final flush cuts the timeout to its budget
+            timeout = self.shutdown.attempt_timeout(timeout, now)
         out.append(Push(fl.token, fl.kind, fl.cursor_from, fl.cursor_to, part, offset, length,
                         fl.attempts, timeout))
 
@@ -164,7 +167,7 @@ class PushRounds:
         fl = self.s.flight
         if fl is None or ev.token != fl.token:
             return out.append(Log("debug", "ignored a stale push answer"))
-        if isinstance(ev, NetworkError):
+        if type(ev) is NetworkError:  # the route sends only Response and NetworkError here
             return self._retry(Outcome.TRANSIENT, None, f"network error: {ev.reason}", ev.now, out)
         PUSH_OUTCOMES[classify(ev.status)](self, ev, out)
 
@@ -175,25 +178,27 @@ class PushRounds:
     def _stored(self, ev: Response, out) -> None:
         r, c = self.s, self.core.s
         fl = r.flight
-        if fl.part_index + 1 < len(fl.ranges):
+        parts = len(fl.ranges)
+        if fl.part_index + 1 < parts:
             fl.part_index, fl.attempts = fl.part_index + 1, 0
             return self.send_part(ev.now, out)
-        full = fl.kind == "full"
+        now, kind, cursor_from, cursor_to = ev.now, fl.kind, fl.cursor_from, fl.cursor_to
+        full = kind == "full"
         c.persisted = c.persisted.acknowledged(
-            fl.cursor_to, full_day=day_index(ev.now, self.core.config.day_seconds) if full else None)
+            cursor_to, full_day=day_index(now, self.core.config.day_seconds) if full else None)
         c.unpushed_bytes = max(0, c.unpushed_bytes - fl.bytes_at_cut)
-        took_s = round(max(0.0, ev.now - fl.cut_at), 6)
-        cursor_to = str(fl.cursor_to)
-        r.last_push = {"at": ev.now, "kind": fl.kind, "status": ev.status,
-                       "cursor": cursor_to, "bytes": fl.size, "parts": len(fl.ranges),
-                       "took_s": took_s}
-        out.append(Ledger("ack", {"at": ev.now, "kind": fl.kind,
-                                  "cursor_from": str(fl.cursor_from) if fl.cursor_from else None,
-                                  "cursor_to": cursor_to,
-                                  "lsn_from": fl.cursor_from.seq if fl.cursor_from else 0,
-                                  "lsn_to": fl.cursor_to.seq, "status": ev.status,
+        took_s = round(max(0.0, now - fl.cut_at), 6)
+        # Once per push round: each cursor's text is made once for both records.
+        text_to = str(cursor_to)
+        r.last_push = {"at": now, "kind": kind, "status": ev.status, "cursor": text_to,
+                       "bytes": fl.size, "parts": parts, "took_s": took_s}
+        out.append(Ledger("ack", {"at": now, "kind": kind,
+                                  "cursor_from": str(cursor_from) if cursor_from else None,
+                                  "cursor_to": text_to,
+                                  "lsn_from": cursor_from.seq if cursor_from else 0,
+                                  "lsn_to": cursor_to.seq, "status": ev.status,
                                   "stored_at": ev.stored_at, "bytes": fl.size,
-                                  "parts": len(fl.ranges), "round": r.round,
+                                  "parts": parts, "round": r.round,
                                   "cut_at": fl.cut_at, "took_s": took_s}))
         self.core.save(c.persisted, out)
         out.append(Release(fl.token))
@@ -201,8 +206,8 @@ class PushRounds:
         if was_buffered:
             r.buffered = None
         if was_buffered or self.shutdown.s.stopping:
-            return self._next_push(ev.now, out)  # then the new writes / drain everything
-        self._round_done(ev.now, out)
+            return self._next_push(now, out)  # then the new writes / drain everything
+        self._round_done(now, out)
 
     def _dropped(self, ev: Response, out) -> None:
         self._drop(f"{self._why(ev)}; dropped, not retried (its writes go in the next push)", ev.now, out)

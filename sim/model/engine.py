@@ -79,16 +79,21 @@ class Workload:
         return times
 
     def count_due(self, since: float, now: float) -> int:
+        """How many writes are due in (last look, now]; advances the counters. Twice per push
+        round per engine: comparisons instead of max(), and floor() of a float is an int."""
         elapsed = now - since
         n = 0
-        if self.rate > 0:
-            upto = int(math.floor(elapsed * self.rate + 1e-9))
-            n += max(0, upto - self.steady)
-            self.steady = max(self.steady, upto)
+        rate = self.rate
+        if rate > 0:
+            upto = math.floor(elapsed * rate + 1e-9)
+            if upto > self.steady:
+                n = upto - self.steady
+                self.steady = upto
         if self.burst and self.every > 0:
-            upto = int(math.floor(elapsed / self.every + 1e-9))
-            n += max(0, upto - self.bursts) * self.burst
-            self.bursts = max(self.bursts, upto)
+            upto = math.floor(elapsed / self.every + 1e-9)
+            if upto > self.bursts:
+                n += (upto - self.bursts) * self.burst
+                self.bursts = upto
         return n
 
 
@@ -104,10 +109,11 @@ class Pod:
         self.machine = EngineMachine(config, random.Random(f"{world.seed}:{slot.name}:{generation}"))
         self.kind = slot.kind
         self.payload = profile(slot.kind, config.workload.value_bytes, config.compression)
+        self._write_bytes = round(self.payload.wal_bytes)  # WAL bytes per write (the profile is frozen)
         self.keyspace = config.workload.keys or PROFILES[slot.kind].default_keys
         self.deletes = config.workload.deletes  # a share of operations deletes: no value, one key less
         self.workload = Workload(config, slot.kind)
-        self.state = "starting"         # starting | running | stopping | exited
+        self._state = "starting"        # starting | running | stopping | exited (see state)
         self.accepting = self.served = False
         self.boot: str | None = None
         self.serve_at = 0.0
@@ -120,27 +126,40 @@ class Pod:
         self._sizes: dict[int, int] = {}
         self._witness_writes: bool | None = None
 
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @state.setter
+    def state(self, value: str) -> None:
+        """Every change of state goes through here so that the world's count of its pods that
+        are starting stays exact (a start's delay is drawn by that count; counting the fleet
+        at every start is quadratic in its size). The per-event paths below read _state."""
+        old, self._state = self._state, value
+        if (old == "starting") != (value == "starting") and self.world.pods.get(self.name) is self:
+            self.world.starting_pods += 1 if value == "starting" else -1
+
     # ---- events in ------------------------------------------------------------------
     @property
     def now(self) -> float:
-        return self.env._now
+        return self.env._now  # the per-push-round paths below read env._now directly
 
     def boot_now(self) -> None:
         v = self.volume
         durable = v.persisted.durable.seq if v.persisted.durable else 0
         self.deliver(Booted(self.now, v.empty, v.lsn, v.persisted,
-                            max(0, v.lsn - durable) * round(self.payload.wal_bytes)))
+                            max(0, v.lsn - durable) * self._write_bytes))
 
     def deliver(self, event) -> None:
         """Hand the machine an event (writes due so far first), then carry out its effects."""
-        if self.state == "exited":
+        if self._state == "exited":
             return
         queue = self._queue
         if self._draining:  # raised while effects run: handled by the loop below, after them
             queue.append(event)
             return
         if self.accepting:
-            self.accrue()
+            self._count_writes()
         queue.append(event)
         self._draining = True
         handle, executors = self.machine.handle, EXECUTORS
@@ -151,7 +170,7 @@ class Pod:
                     self._install(ev)
                 for effect in handle(ev):
                     executors[type(effect)](self, effect)
-                    if self.state == "exited":
+                    if self._state == "exited":
                         queue.clear()
                         break
         finally:
@@ -161,24 +180,29 @@ class Pod:
         """Count the workload's writes due by now (they happened; the machine learns now)."""
         if not self.accepting or self._draining:
             return
+        self._count_writes()
+
+    def _count_writes(self) -> None:
+        """accrue() once its caller knows the pod accepts writes and no effects are running
+        (deliver does, twice per push round)."""
         if self._witness_writes is None:  # fixed once the slot's record exists (after __init__)
             self._witness_writes = self.world.witness_writes(self)
         if self._witness_writes:
-            times = self.workload.due(self.serve_at, self.now)
+            times = self.workload.due(self.serve_at, self.env._now)
             if times:
                 self.write(len(times), times)
         else:
-            n = self.workload.count_due(self.serve_at, self.now)
+            n = self.workload.count_due(self.serve_at, self.env._now)
             if n:
                 self.write(n, None)
 
     def write(self, n: int, times: list[float] | None) -> None:
         v = self.volume
         first = v.lsn + 1
-        v.lsn += n
+        lsn = v.lsn = v.lsn + n
         v.keys = distinct_keys(n, self.keyspace, v.keys, self.deletes)
-        self.world.note_writes(self, first, v.lsn, times)
-        for effect in self.machine.handle(Wrote(self.now, v.lsn, n * round(self.payload.wal_bytes))):
+        self.world.note_writes(self, first, lsn, times)
+        for effect in self.machine.handle(Wrote(self.env._now, lsn, n * self._write_bytes)):
             EXECUTORS[type(effect)](self, effect)
 
     def burst(self, n: int) -> bool:
@@ -206,10 +230,7 @@ class Pod:
 
     def _later(self, delay: float, event) -> None:
         """Deliver `event` (stamped with its arrival time) after `delay`, unless the pod is gone."""
-        def fire(_):
-            if self.state != "exited":
-                self.deliver(event)
-        self.world.at(delay, fire)
+        self.world.call(delay, _Arrival(self, event))
 
     # ---- effects out --------------------------------------------------------------
     def _serve(self, e: Serve) -> None:
@@ -249,11 +270,11 @@ class Pod:
             ops = e.cursor_to.seq - e.cursor_from.seq
             size = self.payload.delta(round(ops * (1 - self.deletes)) if self.deletes else ops)
         self._sizes[e.token] = size
-        self._queue.append(PayloadBuilt(e.token, self.now, size))
+        self._queue.append(PayloadBuilt(e.token, self.env._now, size))
 
     def _push(self, e: Push) -> None:
         fn = self.world.function
-        fn.now = self.now
+        fn.now = self.env._now  # (self.now without the property's call: once per push)
         # The same payload (a retry of this flight) has the same checksum; another cut has another.
         checksum = f"{self.generation}:{e.token}:{e.cursor_to.epoch}:{e.cursor_to.seq}:{e.offset}:{e.length}"
         self._answer(e.token, e.timeout_s, fn.persist(
@@ -283,12 +304,8 @@ class Pod:
 
     def _wait_until(self, e: WaitUntil) -> None:
         self._timer += 1
-        timer = self._timer
-
-        def fire(_):
-            if self._timer == timer and self.state != "exited":
-                self.deliver(TimerFired(max(self.world.env.now, e.deadline)))
-        self.world.at(max(0.0, e.deadline - self.now), fire)
+        delay = e.deadline - self.env._now
+        self.world.call(delay, _Alarm(self, self._timer, e.deadline))
 
     def _alert(self, e: Alert) -> None:
         self.alerts += 1
@@ -304,6 +321,38 @@ class Pod:
 
     def _nothing(self, e) -> None:
         return None
+
+
+class _Arrival:
+    """An answer reaching its pod, scheduled by World.call (as World.at schedules a function),
+    with the pod and the event on the record rather than in a closure made per request."""
+    __slots__ = ("callbacks", "_ok", "pod", "event")
+
+    def __init__(self, pod: Pod, event):
+        self.callbacks, self._ok, self.pod, self.event = [_arrive], True, pod, event
+
+
+def _arrive(call: _Arrival) -> None:
+    pod = call.pod
+    if pod._state != "exited":
+        pod.deliver(call.event)
+
+
+class _Alarm:
+    """A WaitUntil's timer (as _Arrival): it fires a TimerFired unless a later WaitUntil
+    (a newer timer generation) or the pod's exit superseded it."""
+    __slots__ = ("callbacks", "_ok", "pod", "timer", "deadline")
+
+    def __init__(self, pod: Pod, timer: int, deadline: float):
+        self.callbacks, self._ok = [_ring], True
+        self.pod, self.timer, self.deadline = pod, timer, deadline
+
+
+def _ring(call: _Alarm) -> None:
+    pod = call.pod
+    if pod._timer == call.timer and pod._state != "exited":
+        now, deadline = pod.env._now, call.deadline
+        pod.deliver(TimerFired(deadline if deadline > now else now))  # max(now, deadline), as max picks
 
 
 EXECUTORS = {

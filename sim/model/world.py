@@ -108,6 +108,7 @@ class World:
         self.start_delay = start_delay or (lambda slot, rng: options.start_delay_s)
         self.events: list[dict] = []
         self.pods: dict[str, Pod] = {}
+        self.starting_pods = 0             # pods in `pods` still starting (Pod.state keeps it exact)
         self.volumes: dict[str, Volume] = {}
         self.generations: Counter = Counter()
         self.slots: dict[str, SlotRecord] = {}
@@ -134,6 +135,12 @@ class World:
         """Call fn(event) after `delay`: scheduled exactly as a Timeout with one callback
         (same priority, same place in SimPy's order), without building a whole Event."""
         self.env.schedule(_Call(fn), NORMAL, delay if delay > 0.0 else 0.0)
+
+    def call(self, delay: float, call) -> None:
+        """Schedule a record made by the caller, as `at` schedules its _Call: `call` has the
+        callbacks list and _ok flag SimPy's step reads. The pods' per-request answers and
+        timers carry their pod and event on it instead of a closure (sim/model/engine.py)."""
+        self.env.schedule(call, NORMAL, delay if delay > 0.0 else 0.0)
 
     def emit(self, kind: str, subject: str, /, **data) -> dict:
         event = {"kind": kind, "subject": subject, "data": data, "at": round(self.env.now, 6),
@@ -186,7 +193,11 @@ class World:
         pod = Pod(self, slot, generation, volume, config, instance_id, caller)
         pod.ready = self.env.event()   # served, or failed before serving
         pod.gone = self.env.event()    # exited
+        replaced = self.pods.get(slot.name)
+        if replaced is not None and replaced.state == "starting":
+            self.starting_pods -= 1         # no longer one of `pods`
         self.pods[slot.name] = pod
+        self.starting_pods += 1             # a new pod is starting
         if slot.name not in self.slots:  # a slot's record outlives its pods
             record = self.slots[slot.name] = SlotRecord(witnessed=self._witnessed(slot.name))
             self._witnessed_slots += record.witnessed

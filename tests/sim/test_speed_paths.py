@@ -246,3 +246,102 @@ def test_the_collector_is_paused_during_a_run_and_restored_after():
         assert not gc.isenabled()  # left as the caller had it
     finally:
         gc.enable()
+
+
+def test_events_filled_directly_are_the_dataclasses_own():
+    """engine_events' direct __init__ (filling __dict__) against each class's generated one:
+    the same fields in the same order, equal and alike, a fresh default per instance, frozen."""
+    import dataclasses
+
+    import pytest
+    from emulator.protocol import engine_events
+    classes = [c for c in vars(engine_events).values() if isinstance(c, type) and "_dataclass_init" in vars(c)]
+    assert len(classes) >= 25
+    for cls in classes:
+        fields = dataclasses.fields(cls)
+        required = [f.name for f in fields
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        for names in (required, [f.name for f in fields]):
+            values = [(cls.__name__, name) for name in names]
+            for args, kwargs in ((values, {}), ((), dict(zip(names, values)))):
+                direct, generated = object.__new__(cls), object.__new__(cls)
+                direct.__init__(*args, **kwargs)
+                cls._dataclass_init(generated, *args, **kwargs)
+                assert list(vars(direct).items()) == list(vars(generated).items()), cls
+                assert direct == generated and repr(direct) == repr(generated)
+                with pytest.raises(dataclasses.FrozenInstanceError):
+                    direct.now = 0.0
+    assert engine_events.Ledger("ack").fields is not engine_events.Ledger("ack").fields
+
+
+def _checked_cursor(epoch, seq):
+    """A cursor made as the generated __init__ made it, then checked by the general checks."""
+    cursor = object.__new__(Cursor)
+    cursor.__dict__.update(epoch=epoch, seq=seq)
+    cursor._check()
+    return cursor
+
+
+def test_a_cursor_in_range_skips_only_checks_it_would_pass():
+    """Cursor's one-test path for plain ints in range against the general checks: the same
+    cursors accepted, the same refusals with the same messages; and its text as the f-string made it."""
+    import enum
+
+    import pytest
+
+    from emulator.protocol.cursor import MAX_FIELD, CursorError
+
+    class Small(enum.IntEnum):
+        ONE = 1
+    values = [0, 1, 9999, 10000, 12345, MAX_FIELD, MAX_FIELD + 1, -1, True, False, 1.0, "1", None, Small.ONE]
+    for epoch in values:
+        for seq in values:
+            try:
+                general = _checked_cursor(epoch, seq)
+            except CursorError as exc:
+                with pytest.raises(CursorError) as fast:
+                    Cursor(epoch, seq)
+                assert str(fast.value) == str(exc)
+                continue
+            made = Cursor(epoch, seq)
+            assert vars(made) == vars(general) and made == general
+            assert str(made) == f"wkc_{epoch:04d}_{seq:04d}"
+
+
+def test_the_worlds_calls_keep_simpys_order_among_timeouts():
+    """World.call (a pod's prebuilt record) and World.at against SimPy Timeouts: by time, then
+    in the order scheduled, as the callbacks' records test above."""
+    class Record:
+        def __init__(self, i):
+            self.callbacks, self._ok = [lambda _: fired.append(i)], True
+    world, fired = World.__new__(World), []
+    world.env = env = simpy.Environment()
+    for i, delay in enumerate([2.0, 1.0, 2.0, 0.0, -1.0, 1.0, 0.5, 2.0, -0.0]):
+        if i % 3 == 0:
+            world.call(delay, Record(i))
+        elif i % 3 == 1:
+            world.at(delay, lambda _, i=i: fired.append(i))
+        else:
+            env.timeout(max(0.0, delay)).callbacks.append(lambda _, i=i: fired.append(i))
+    env.run()
+    assert fired == [3, 4, 8, 6, 1, 5, 0, 2, 7]
+
+
+def test_the_worlds_count_of_starting_pods_is_a_recount(monkeypatch):
+    """PlatformWorld draws a start's delay by how many pods are starting: the world's running
+    count (kept by Pod.state) against counting the pods at every start, through kills,
+    crashes, spot reclaims, recycles and scaling."""
+    from emulator.scenario.library import resolve
+    from emulator.scenario.loader import load_scenario
+    from sim.platform_world import PlatformWorld
+    from sim.runner import simulate
+    seen, draw = [], PlatformWorld._start_delay
+
+    def recounted(world, slot, rng):
+        seen.append((world.starting_pods, sum(1 for p in world.pods.values() if p.state == "starting")))
+        return draw(world, slot, rng)
+    monkeypatch.setattr(PlatformWorld, "_start_delay", recounted)
+    for name in ("spot-interruption", "rolling-recycle", "scale-out-and-in", "instance-id-trap"):
+        simulate(load_scenario(resolve(name)))
+    assert len(seen) > 10 and max(n for n, _ in seen) > 1
+    assert all(kept == counted for kept, counted in seen), seen
