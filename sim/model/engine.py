@@ -228,10 +228,6 @@ class Pod:
         self.accepting = False
         self.state, self._timer = "exited", self._timer + 1
 
-    def _later(self, delay: float, event) -> None:
-        """Deliver `event` (stamped with its arrival time) after `delay`, unless the pod is gone."""
-        self.world.call(delay, _Arrival(self, event))
-
     # ---- effects out --------------------------------------------------------------
     def _serve(self, e: Serve) -> None:
         self.accepting = self.served = True
@@ -239,10 +235,12 @@ class Pod:
         self.world.pod_served(self, e)
 
     def _answer(self, token: int, timeout_s: float, answer) -> None:
+        """Deliver the function's answer (stamped with its arrival time) after its delay, or a
+        timeout when that is longer than the request waits, unless the pod is gone by then."""
         event, delay = answer
         if delay > timeout_s:
             event, delay = NetworkError(token, self.now + timeout_s, f"timed out after {timeout_s:g} s"), timeout_s
-        self._later(delay, event)
+        self.world.call(delay, _Arrival(self, event))
 
     def _restore(self, e: Restore) -> None:
         fn = self.world.function

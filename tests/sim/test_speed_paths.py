@@ -345,3 +345,23 @@ def test_the_worlds_count_of_starting_pods_is_a_recount(monkeypatch):
         simulate(load_scenario(resolve(name)))
     assert len(seen) > 10 and max(n for n, _ in seen) > 1
     assert all(kept == counted for kept, counted in seen), seen
+
+
+def test_cursors_order_as_their_epoch_and_seq_tuples():
+    """Cursor's written-out comparisons against the order=True ones they replace (comparing
+    (epoch, seq) tuples), and still no order against anything but a cursor."""
+    import operator
+
+    import pytest
+    rng = random.Random(8)
+    values = [0, 1, 2, 9999, 10000, 10**12 - 1]
+    cursors = [Cursor(rng.choice(values), rng.choice(values)) for _ in range(60)]
+    for a in cursors:
+        for b in cursors:
+            for op in (operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne):
+                assert op(a, b) is op((a.epoch, a.seq), (b.epoch, b.seq))
+    assert sorted(cursors) == sorted(cursors, key=lambda c: (c.epoch, c.seq))
+    for other in (1, (0, 1), "wkc_0000_0001", None):
+        with pytest.raises(TypeError):
+            Cursor(0, 1) < other
+        assert Cursor(0, 1) != other
