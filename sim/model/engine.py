@@ -14,7 +14,7 @@ from the live driver, all of them I/O:
 - requests go to SimFunction, which answers at once with the event and its
   delay; the pod schedules the event on the SimPy clock (callbacks, no
   process per request);
-- timers are SimPy timeouts, the latest WaitUntil wins.
+- timers are records on SimPy's queue, scheduled as its timeouts are; the latest WaitUntil wins.
 """
 from __future__ import annotations
 
