@@ -23,7 +23,7 @@ from emulator.protocol.cursor import Cursor
 from emulator.protocol.function_instances import InstancePool
 from emulator.protocol.function_rules import Limits
 from emulator.protocol.headers import Part
-from emulator.protocol.persist_steps import LoadListing, ReadKey, carry_out, decided_without_reads, persist_steps
+from emulator.protocol.persist_steps import decided_without_reads
 from emulator.protocol.warm_chain import InstanceState
 from emulator.store.memory import MemoryStore, _directory
 from sim.model import function as sim_function
@@ -31,6 +31,7 @@ from sim.model.function import Caller, PushHead, SimFunction
 from sim.model.network import Network
 from sim.model.world import World
 from sim.runner import _collector_paused
+from tests.unit.test_persist_steps import drive
 
 
 def test_a_prefix_listing_is_every_key_under_the_prefix_in_order():
@@ -128,16 +129,7 @@ def test_a_decision_without_reads_is_what_the_steps_decide_when_they_read_nothin
         push, trusted = _random_push(rng), rng.random() < 0.5
         key = prefix + layout.object_name(push.kind, push.cursor_from, push.cursor_to, push.encoding, push.part)
         fast = decided_without_reads(push, key, state, warm_trusted=trusted)
-        asked = []
-
-        def load(refresh):
-            asked.append(LoadListing(refresh))
-            state.reload(listing, {})
-
-        def read_key():
-            asked.append(ReadKey())
-            return None
-        decided = carry_out(persist_steps(push, key, state, warm_trusted=trusted), load, read_key)
+        asked, decided = drive(push, state, warm_trusted=trusted, listing=listing, key=key)
         if fast is not None:
             assert (asked, fast) == ([], decided), n
         else:

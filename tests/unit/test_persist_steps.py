@@ -20,8 +20,9 @@ def listed(*pushes) -> list:
     return [layout.parse_key(p.key, 10, f"etag-{i}", 1.0) for i, p in enumerate(pushes)]
 
 
-def drive(push, state, *, warm_trusted, listing=(), found=None):
-    """(the steps asked for, the decision): each LoadListing reloads `state` from `listing`."""
+def drive(push, state, *, warm_trusted, listing=(), found=None, key=None):
+    """(the steps asked for, the decision): each LoadListing reloads `state` from `listing`.
+    `key` is the push's object key (default: its `key`)."""
     asked = []
 
     def load(refresh):
@@ -31,7 +32,8 @@ def drive(push, state, *, warm_trusted, listing=(), found=None):
     def read_key():
         asked.append(ReadKey())
         return found
-    return asked, carry_out(persist_steps(push, push.key, state, warm_trusted=warm_trusted), load, read_key)
+    key = push.key if key is None else key
+    return asked, carry_out(persist_steps(push, key, state, warm_trusted=warm_trusted), load, read_key)
 
 
 def warm(*pushes) -> InstanceState:
