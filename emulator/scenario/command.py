@@ -139,7 +139,7 @@ def run_simulated(scenario, args) -> int:
     except CostInputError as exc:
         return _bad(exc)
     run = simulate(scenario, seed=seed, calibration=calibration)
-    report = build_report(scenario, run.evidence, runner=f"simulated, seed {seed}", wall_s=0.0)
+    report = build_report(scenario, run.evidence, runner=f"simulated, seed {seed}", wall_s=None)
     add_cost(report, run.counts, prices)
     files = write_report(report, run.evidence, out, picture=not args.no_picture)
     if not args.no_picture:
@@ -162,6 +162,6 @@ def judge_again(args) -> int:
         evidence = Evidence.from_json(json.loads(Path(args.evidence).read_text()))
     except (ScenarioError, OSError, ValueError, KeyError) as exc:
         return _bad(exc)
-    report = build_report(scenario, evidence, runner="recorded evidence", wall_s=0.0)
+    report = build_report(scenario, evidence, runner="recorded evidence", wall_s=None)
     print(summary(report), end="")
     return 0 if report["passed"] else EXIT_FAILED

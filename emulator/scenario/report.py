@@ -47,7 +47,10 @@ def _function(ev: E.Evidence) -> dict:
             "bytes_out": {p: moved(p, "bytes_out") for p in ("/persist", "/restore")}}
 
 
-def build_report(scenario: Scenario, ev: E.Evidence, *, runner: str, wall_s: float) -> dict:
+def build_report(scenario: Scenario, ev: E.Evidence, *, runner: str, wall_s: float | None) -> dict:
+    """The report of a run; `wall_s` is how long a live run took, None for a simulated run or
+    recorded evidence (whose report holds no wall time, so the same file and seed give the same
+    bytes; the command prints the simulation's wall time apart)."""
     verdicts = [judge(x, ev) for x in scenario.expectations]
     steps_ok = all(s.ok for s in ev.steps)
     windows = E.risk_windows(ev)
@@ -82,7 +85,8 @@ def _fmt(value) -> str:
 def summary(report: dict) -> str:
     s = report["scenario"]
     lines = [f"scenario {s['name']}: {'PASSED' if report['passed'] else 'FAILED'} "
-             f"({report['runner']}, {format_duration(s['duration_s'])} timeline, {report['wall_s']}s wall)",
+             f"({report['runner']}, {format_duration(s['duration_s'])} timeline"
+             + (f", {report['wall_s']}s wall)" if report["wall_s"] is not None else ")"),
              *textwrap.wrap(" ".join(s["description"].split()), 96, initial_indent="  ",
                             subsequent_indent="  "), "", "timeline:"]
     for t in report["timeline"]:
