@@ -19,7 +19,7 @@ from emulator.protocol import chain_rules as cr
 from emulator.protocol import function_rules as rules
 from emulator.protocol import layout
 from emulator.protocol.chain_rules import Stored
-from emulator.protocol.persist_steps import LoadListing, persist_steps
+from emulator.protocol.persist_steps import carry_out_async, persist_steps
 from emulator.protocol.warm_chain import ChainDigest
 
 from .body import PersistBody
@@ -53,17 +53,14 @@ async def _decide(store, chains, state, h, key) -> cr.Store | cr.Duplicate | cr.
     # Once more than one instance has run, another may have moved the head since
     # this one last looked (instances.py): the steps then confirm before storing.
     steps = persist_steps(h, key, state, warm_trusted=chains.warm_head_trusted())
-    answer = None
-    while True:
-        try:
-            step = steps.send(answer)
-        except StopIteration as done:
-            return done.value
-        if isinstance(step, LoadListing):
-            answer = await chains.load(store, state, refresh=step.refresh)
-        else:
-            info = await store.head(key)
-            answer = cr.stored_from_metadata(key, h.cursor_to, info.metadata) if info else None
+
+    async def load(refresh: bool):
+        return await chains.load(store, state, refresh=refresh)
+
+    async def read_key():
+        info = await store.head(key)
+        return cr.stored_from_metadata(key, h.cursor_to, info.metadata) if info else None
+    return await carry_out_async(steps, load, read_key)
 
 
 def _chain_extension(state, h):

@@ -66,9 +66,7 @@ class Timers:
 
     def on_timer(self, ev: TimerFired, out) -> None:
         now, c = ev.now, self._c
-        probe = self._hs.next_at
-        if probe is not None and now >= probe:  # the health part's own test, skipped when not due
-            self.health.on_timer(now, out)
+        self.health.on_timer(now, out)
         if c.retry_at is not None and now >= c.retry_at:
             c.retry_at = None
             retry = self.retries.get(c.phase)

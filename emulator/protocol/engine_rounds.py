@@ -152,9 +152,7 @@ class PushRounds:
         offset, length = ranges[index]
         part = Part(index + 1, len(ranges)) if len(ranges) > 1 else None
         self.core.s.phase = Phase.PUSHING
-        timeout = self.core.config.request_timeout_s
-        if self.shutdown.s.stopping:  # only a final flush cuts the timeout to its budget
-            timeout = self.shutdown.attempt_timeout(timeout, now)
+        timeout = self.shutdown.attempt_timeout(self.core.config.request_timeout_s, now)
         out.append(Push(fl.token, fl.kind, fl.cursor_from, fl.cursor_to, part, offset, length,
                         fl.attempts, timeout))
 

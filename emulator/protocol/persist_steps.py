@@ -12,14 +12,14 @@ core is a generator that yields what it needs and is sent the answer:
                           chain_rules.stored_from_metadata(...) or None
     StopIteration.value   Store() | Duplicate(first) | Refuse(reason)
 
-`carry_out` runs the steps for a synchronous driver; an asyncio driver writes
-the same loop with awaits. `decided_without_reads` is the steps' decision when
+`carry_out` runs the steps for a synchronous driver, `carry_out_async` for an
+asyncio one (it only awaits the driver's own reads: the core still does no I/O). `decided_without_reads` is the steps' decision when
 they take no read (a warm instance's common push), without running them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Generator
+from typing import Awaitable, Callable, Generator
 
 from .chain_rules import Duplicate, LookUp, Refuse, Relist, Store, Stored, after_lookup, decide
 
@@ -92,3 +92,16 @@ def carry_out(steps: Generator[Step, object, Decided], load: Callable[[bool], No
         except StopIteration as done:
             return done.value
         answer = load(step.refresh) if type(step) is LoadListing else read_key()
+
+
+async def carry_out_async(steps: Generator[Step, object, Decided],
+                          load: Callable[[bool], Awaitable[object]],
+                          read_key: Callable[[], Awaitable[Stored | None]]) -> Decided:
+    """`carry_out` for an asyncio driver: `load(refresh)` and `read_key()` are awaited."""
+    answer: object = None
+    while True:
+        try:
+            step = steps.send(answer)
+        except StopIteration as done:
+            return done.value
+        answer = await load(step.refresh) if type(step) is LoadListing else await read_key()

@@ -134,7 +134,7 @@ class World:
     def at(self, delay: float, fn) -> None:
         """Call fn(event) after `delay`: scheduled exactly as a Timeout with one callback
         (same priority, same place in SimPy's order), without building a whole Event."""
-        self.env.schedule(_Call(fn), NORMAL, delay if delay > 0.0 else 0.0)
+        self.call(delay, _Call(fn))
 
     def call(self, delay: float, call) -> None:
         """Schedule a record made by the caller, as `at` schedules its _Call: `call` has the

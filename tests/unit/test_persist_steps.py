@@ -4,7 +4,7 @@ from __future__ import annotations
 from emulator.protocol import chain_rules as cr
 from emulator.protocol import layout
 from emulator.protocol.cursor import Cursor as C
-from emulator.protocol.persist_steps import LoadListing, ReadKey, carry_out, persist_steps
+from emulator.protocol.persist_steps import LoadListing, ReadKey, carry_out, carry_out_async, persist_steps
 from emulator.protocol.warm_chain import InstanceState
 
 from .test_chain_rules import Push, full
@@ -87,3 +87,28 @@ def test_a_key_the_listing_holds_but_memory_cannot_vouch_for_is_looked_up_before
     asked, decision = drive(again, InstanceState(PREFIX), warm_trusted=False, listing=listed(again),
                             found=None)
     assert asked == [LoadListing(False), ReadKey()] and decision == cr.Store()
+
+
+def test_an_asyncio_driver_takes_the_same_reads_to_the_same_decision():
+    # carry_out_async awaits the driver's reads; nothing in it runs on a loop of its own, so a
+    # coroutine stepped by hand (no event loop, no sleeps) drives it to the end.
+    first, retried = full(C(0, 10)), delta(10, 20)
+    stored = cr.Stored(retried.key, retried.checksum, retried.cursor_to, 1700000000, 200, "rid")
+    later = delta(20, 30)
+    listing = listed(first, retried, later)
+    state, asked = warm(first, retried, later), []
+
+    async def load(refresh):
+        asked.append(LoadListing(refresh))
+        state.reload(listing, {})
+
+    async def read_key():
+        asked.append(ReadKey())
+        return stored
+    coro = carry_out_async(persist_steps(retried, retried.key, state, warm_trusted=True), load, read_key)
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        decision = done.value
+    expected = drive(retried, warm(first, retried, later), warm_trusted=True, listing=listing, found=stored)
+    assert (asked, decision) == expected == ([LoadListing(True), ReadKey()], cr.Duplicate(stored))
